@@ -1,0 +1,287 @@
+//! The command line: serve, migrate, import, sign and call.
+
+use std::path::PathBuf;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+
+use crate::client::{format_statement, Answer, Client};
+use crate::config::{process_env, Config, FileConfig};
+use crate::messages::SumaIncasata;
+use crate::protocol::SoapVersion;
+use crate::rules::check::Signer;
+use crate::rules::clock;
+use crate::startup::{open_store, shutdown_signal, Application};
+use crate::store::import::{import, ImportError, Kind};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "ghiseul-connector",
+    version,
+    about = "The institution's web service for ghiseul.ro (SNEP, MO 75/2011 Annex 1)"
+)]
+pub struct Cli {
+    /// Configuration file (TOML). Default: ghiseul.toml in the current folder, if present.
+    /// Environment variables (GHISEUL_*) override it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Runs the SOAP server.
+    Serve {
+        /// Starts with a temporary database holding a small demo register and a demo key.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Applies the database migrations to the configured database.
+    Migrate,
+    /// Loads a UTF-8 CSV file (with a header row) into the register, all or nothing.
+    Import {
+        /// What the file holds.
+        #[arg(value_enum)]
+        kind: Kind,
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// Prints the HMAC-SHA1 check of TEXT (hex), for testing by hand, e.g. in SoapUI.
+    Sign {
+        /// The key shared with ghiseul.ro.
+        #[arg(long)]
+        key: String,
+        /// The exact concatenated text to sign (see docs: which values, in which order).
+        text: String,
+    },
+    /// Calls a running server exactly as ghiseul.ro does and prints the verified answer.
+    Call {
+        /// The SOAP endpoint. Default: the configured public URL.
+        #[arg(long)]
+        url: Option<String>,
+        /// The shared key. Default: GHISEUL_HMAC_KEY or hmac_key of the configuration.
+        #[arg(long)]
+        key: Option<String>,
+        /// Namespace of the operation element. Default: the configured namespace.
+        #[arg(long)]
+        namespace: Option<String>,
+        /// Speaks SOAP 1.2 instead of SOAP 1.1.
+        #[arg(long)]
+        soap12: bool,
+        #[command(subcommand)]
+        operation: CallOperation,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CallOperation {
+    /// getSumeDePlataPePersoana: what does this person owe?
+    GetSume {
+        /// CNP/NIF or CIF/CUI.
+        cui: String,
+    },
+    /// inregistrareIncasari: record a payment.
+    Pay {
+        /// ghiseul.ro's payment number.
+        #[arg(long)]
+        order: String,
+        #[arg(long)]
+        cui: String,
+        /// Payment date "YYYY-MM-DD HH:MM:SS". Default: now (Europe/Bucharest).
+        #[arg(long)]
+        data: Option<String>,
+        /// Amounts paid per tax type, as ID_TIP_SUMA=VALOARE (e.g. 1=150.00 4=96.00).
+        #[arg(required = true, value_name = "ID_TIP_SUMA=VALOARE")]
+        sume: Vec<String>,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = FileConfig::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve { demo } => serve(file, demo).await,
+        Command::Migrate => {
+            let config = Config::resolve(file, &process_env, false)?;
+            let store = open_store(&config).await?;
+            store.migrate().await.context("applying the migrations")?;
+            println!(
+                "Migrations applied to {}",
+                crate::store::redact_url(&config.database_url)
+            );
+            Ok(())
+        }
+        Command::Import { kind, file: path } => {
+            let config = Config::resolve(file, &process_env, false)?;
+            let store = open_store(&config).await?;
+            store.migrate().await.context("applying the migrations")?;
+            let input = std::fs::File::open(&path)
+                .with_context(|| format!("cannot open {}", path.display()))?;
+            let started = std::time::Instant::now();
+            match import(
+                &store,
+                kind,
+                std::io::BufReader::with_capacity(1 << 20, input),
+            )
+            .await
+            {
+                Ok(rows) => {
+                    let secs = started.elapsed().as_secs_f64();
+                    println!(
+                        "Imported {rows} row(s) from {} in {secs:.2} s ({:.0} rows/s)",
+                        path.display(),
+                        rows as f64 / secs.max(1e-9)
+                    );
+                    Ok(())
+                }
+                Err(ImportError::BadRows(rows)) => {
+                    bail!(
+                        "{}\nFix these rows in {} and import the file again. Expected columns: {}",
+                        ImportError::BadRows(rows),
+                        path.display(),
+                        kind.header()
+                    )
+                }
+                Err(e) => Err(e).with_context(|| format!("importing {}", path.display())),
+            }
+        }
+        Command::Sign { key, text } => {
+            println!("{}", Signer::new(key.as_bytes()).sign(&text));
+            Ok(())
+        }
+        Command::Call {
+            url,
+            key,
+            namespace,
+            soap12,
+            operation,
+        } => {
+            let config = Config::resolve(file, &process_env, false)?;
+            let url = url.unwrap_or_else(|| config.public_url.clone());
+            let namespace = namespace.unwrap_or_else(|| config.namespace.clone());
+            let key = key.or_else(|| Some(config.hmac_key.clone()).filter(|k| !k.is_empty())).context(
+                "no key: pass --key KEY, or set GHISEUL_HMAC_KEY (the key the server was started with)",
+            )?;
+            let version = if soap12 {
+                SoapVersion::V12
+            } else {
+                SoapVersion::V11
+            };
+            let client = Client::new(&url, &namespace, &key, version)?;
+            call(&client, operation).await
+        }
+    }
+}
+
+async fn call(client: &Client, operation: CallOperation) -> anyhow::Result<()> {
+    match operation {
+        CallOperation::GetSume { cui } => match client.get_sume(&cui).await? {
+            Answer::Ok(resp) => {
+                // A closed pipe (`| head`) is not an error worth a panic.
+                use std::io::Write as _;
+                let _ = std::io::stdout().write_all(format_statement(&cui, &resp).as_bytes());
+                Ok(())
+            }
+            Answer::Fault { code, text } => bail!("fault {code}: {text}"),
+        },
+        CallOperation::Pay {
+            order,
+            cui,
+            data,
+            sume,
+        } => {
+            let data = data.unwrap_or_else(|| clock::now().format("%Y-%m-%d %H:%M:%S").to_string());
+            let mut items = Vec::new();
+            for s in &sume {
+                let Some((id, valoare)) = s.split_once('=') else {
+                    bail!("`{s}` is not ID_TIP_SUMA=VALOARE (e.g. 1=150.00)");
+                };
+                items.push(SumaIncasata {
+                    id_tip_suma: id.trim().to_string(),
+                    valoare: valoare.trim().to_string(),
+                });
+            }
+            match client.pay(&order, &cui, &data, items).await? {
+                Answer::Ok(true) => {
+                    println!("inregistrareIncasariResult: true (order {order} is recorded)");
+                    Ok(())
+                }
+                Answer::Ok(false) => bail!(
+                    "inregistrareIncasariResult: false (order {order} was not recorded: it exists with other content, or names an unknown tax type; see the journal)"
+                ),
+                Answer::Fault { code, text } => bail!("fault {code}: {text}"),
+            }
+        }
+    }
+}
+
+async fn serve(file: FileConfig, demo: bool) -> anyhow::Result<()> {
+    let mut config = if demo {
+        let mut c = Config::resolve(file, &process_env, false)?;
+        c.hmac_key = crate::demo::DEMO_KEY.to_string();
+        c
+    } else {
+        Config::resolve(file, &process_env, true)?
+    };
+    let _demo_dir = if demo {
+        let dir = tempfile::Builder::new()
+            .prefix("ghiseul-demo-")
+            .tempdir()
+            .context("creating a temporary folder for the demo database")?;
+        config.database_url = format!("sqlite://{}", dir.path().join("demo.db").display());
+        Some(dir)
+    } else {
+        None
+    };
+    let app = Application::build(&config).await?;
+    if demo {
+        crate::demo::load(app.store())
+            .await
+            .context("loading the demo register")?;
+    }
+    let addr = app.local_addr();
+    tracing::info!(%addr, soap_path = %config.soap_path, database = %crate::store::redact_url(&config.database_url), "listening");
+    if demo {
+        print_demo_help(&config);
+    }
+    app.run(shutdown_signal()).await
+}
+
+fn print_demo_help(config: &Config) {
+    let exe = std::env::current_exe()
+        .ok()
+        .and_then(|p| {
+            let cwd = std::env::current_dir().ok()?;
+            Some(p.strip_prefix(&cwd).map(|r| r.to_path_buf()).unwrap_or(p))
+        })
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "ghiseul-connector".to_string());
+    let (cui, _) = crate::demo::SAMPLE_CUIS[0];
+    println!();
+    println!(
+        "ghiseul-connector demo: {} (WSDL at {}?wsdl)",
+        config.public_url, config.public_url
+    );
+    println!(
+        "Demo HMAC key: {}   (demo only; the database is temporary and deleted on exit)",
+        crate::demo::DEMO_KEY
+    );
+    println!("CUIs to try:");
+    for (cui, who) in crate::demo::SAMPLE_CUIS {
+        println!("  {cui:<14} {who}");
+    }
+    println!();
+    println!("Query one, in another terminal:");
+    println!(
+        "  {exe} call --url {} --key {} get-sume {cui}",
+        config.public_url,
+        crate::demo::DEMO_KEY
+    );
+    println!("Pay part of it:");
+    println!(
+        "  {exe} call --url {} --key {} pay --order 1001 --cui {cui} 1=200.00",
+        config.public_url,
+        crate::demo::DEMO_KEY
+    );
+    println!("Stop with Ctrl-C.");
+}

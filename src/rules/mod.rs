@@ -1,0 +1,8 @@
+//! The rules of the norm and of Romanian tax law that do not depend on how a message
+//! arrived or where data is kept: the check, identifiers, money, dates and allocation.
+
+pub mod allocation;
+pub mod check;
+pub mod clock;
+pub mod ident;
+pub mod money;
