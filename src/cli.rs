@@ -6,7 +6,7 @@ use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
 use crate::client::{format_statement, Answer, Client};
-use crate::config::{process_env, Config, FileConfig};
+use crate::config::{process_env, Config, FileConfig, LogFormat};
 use crate::messages::SumaIncasata;
 use crate::protocol::SoapVersion;
 use crate::rules::check::Signer;
@@ -39,6 +39,9 @@ pub enum Command {
     },
     /// Applies the database migrations to the configured database.
     Migrate,
+    /// Validates the configuration and the database connection, and prints what `serve`
+    /// would run with (secrets masked).
+    CheckConfig,
     /// Loads a UTF-8 CSV file (with a header row) into the register, all or nothing.
     Import {
         /// What the file holds.
@@ -97,8 +100,28 @@ pub enum CallOperation {
     },
 }
 
+/// Logs go to standard error, human-readable or one JSON object a line; `GHISEUL_LOG` sets
+/// the level (default `info`).
+fn init_logging(file: &FileConfig) {
+    let json = match process_env("GHISEUL_LOG_FORMAT") {
+        Some(v) => v.eq_ignore_ascii_case("json"),
+        None => file.log_format == Some(LogFormat::Json),
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GHISEUL_LOG")
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = FileConfig::load(cli.config.as_deref())?;
+    init_logging(&file);
     match cli.command {
         Command::Serve { demo } => serve(file, demo).await,
         Command::Migrate => {
@@ -145,6 +168,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(e) => Err(e).with_context(|| format!("importing {}", path.display())),
             }
         }
+        Command::CheckConfig => check_config(file).await,
         Command::Sign { key, text } => {
             println!("{}", Signer::new(key.as_bytes()).sign(&text));
             Ok(())
@@ -284,4 +308,21 @@ fn print_demo_help(config: &Config) {
         crate::demo::DEMO_KEY
     );
     println!("Stop with Ctrl-C.");
+}
+
+async fn check_config(file: FileConfig) -> anyhow::Result<()> {
+    let config = Config::resolve(file, &process_env, true)?;
+    println!("{config:#?}");
+    if let Some(tls) = &config.tls {
+        crate::startup::load_tls(tls).await?;
+        println!("TLS: certificate and key load");
+    }
+    let store = open_store(&config).await?;
+    store.ping().await.context("the database does not answer")?;
+    println!(
+        "Database: reachable ({})",
+        crate::store::redact_url(&config.database_url)
+    );
+    println!("Configuration OK.");
+    Ok(())
 }

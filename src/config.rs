@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use ipnet::IpNet;
 use serde::Deserialize;
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -15,44 +16,93 @@ pub const DEFAULT_CONFIG_FILE: &str = "ghiseul.toml";
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub listen: Option<String>,
+    pub admin_listen: Option<String>,
     pub database_url: Option<String>,
     pub hmac_key: Option<String>,
+    pub hmac_key_file: Option<PathBuf>,
+    pub hmac_key_next: Option<String>,
+    pub hmac_key_next_file: Option<PathBuf>,
     pub public_url: Option<String>,
     pub namespace: Option<String>,
     pub soap_path: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    pub allow: Option<Vec<String>>,
+    pub trusted_proxies: Option<Vec<String>>,
     pub max_connections: Option<u32>,
     pub db_timeout_secs: Option<u64>,
     pub body_limit_bytes: Option<usize>,
+    pub read_timeout_secs: Option<u64>,
+    pub max_in_flight: Option<usize>,
+    pub log_format: Option<LogFormat>,
+    pub audit_retention_days: Option<u32>,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
 }
 
 #[derive(Clone)]
 pub struct Config {
     pub listen: String,
+    /// Where /health and /metrics are served; `None` = on `listen` beside the SOAP endpoint.
+    pub admin_listen: Option<String>,
     pub database_url: String,
     pub hmac_key: String,
+    /// A second key accepted on input during a key rotation; the primary still signs.
+    pub hmac_key_next: Option<String>,
     pub public_url: String,
     pub namespace: String,
     pub soap_path: String,
+    pub tls: Option<TlsFiles>,
+    /// Who may call the SOAP endpoint; empty = everyone.
+    pub allow: Vec<IpNet>,
+    /// Reverse proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<IpNet>,
     pub max_connections: u32,
     pub db_timeout_secs: u64,
     pub body_limit_bytes: usize,
+    pub read_timeout_secs: u64,
+    pub max_in_flight: usize,
+    pub log_format: LogFormat,
+    pub audit_retention_days: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 impl std::fmt::Debug for Config {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let masked = |k: &Option<String>| k.as_ref().map(|_| "***");
         f.debug_struct("Config")
             .field("listen", &self.listen)
+            .field("admin_listen", &self.admin_listen)
             .field(
                 "database_url",
                 &crate::store::redact_url(&self.database_url),
             )
             .field("hmac_key", &"***")
+            .field("hmac_key_next", &masked(&self.hmac_key_next))
             .field("public_url", &self.public_url)
             .field("namespace", &self.namespace)
             .field("soap_path", &self.soap_path)
+            .field("tls", &self.tls)
+            .field("allow", &self.allow)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("max_connections", &self.max_connections)
             .field("db_timeout_secs", &self.db_timeout_secs)
             .field("body_limit_bytes", &self.body_limit_bytes)
+            .field("read_timeout_secs", &self.read_timeout_secs)
+            .field("max_in_flight", &self.max_in_flight)
+            .field("log_format", &self.log_format)
+            .field("audit_retention_days", &self.audit_retention_days)
             .finish()
     }
 }
@@ -71,10 +121,16 @@ pub enum ConfigError {
     },
     #[error(
         "no HMAC key is configured. Set the key shared with ghiseul.ro in the environment \
-         (export GHISEUL_HMAC_KEY='...') or as hmac_key = \"...\" in ghiseul.toml; \
-         to try the server without one, run `ghiseul-connector serve --demo`"
+         (export GHISEUL_HMAC_KEY='...'), in a file named by GHISEUL_HMAC_KEY_FILE / hmac_key_file, \
+         or as hmac_key = \"...\" in ghiseul.toml; to try the server without one, run \
+         `ghiseul-connector serve --demo`"
     )]
     MissingKey,
+    #[error("cannot read the key file {path}: {source}")]
+    KeyFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{name} must be {what}, not `{value}`")]
     Invalid {
         name: &'static str,
@@ -119,35 +175,86 @@ impl Config {
         let soap_path = env("GHISEUL_SOAP_PATH")
             .or(file.soap_path)
             .unwrap_or_else(|| DEFAULT_SOAP_PATH.to_string());
-        if !soap_path.starts_with('/') || soap_path.contains('?') || soap_path.contains('#') {
+        if !soap_path.starts_with('/')
+            || soap_path.contains('?')
+            || soap_path.contains('#')
+            || soap_path == "/health"
+            || soap_path == "/metrics"
+        {
             return Err(ConfigError::Invalid {
                 name: "soap_path (GHISEUL_SOAP_PATH)",
-                what: "a URL path starting with / (e.g. /ghiseu/server.php)",
+                what: "a URL path starting with / other than /health and /metrics (e.g. /ghiseu/server.php)",
                 value: soap_path,
             });
         }
+        let tls = match (
+            env("GHISEUL_TLS_CERT").map(PathBuf::from).or(file.tls_cert),
+            env("GHISEUL_TLS_KEY").map(PathBuf::from).or(file.tls_key),
+        ) {
+            (Some(cert), Some(key)) => Some(TlsFiles { cert, key }),
+            (None, None) => None,
+            (cert, _) => {
+                return Err(ConfigError::Invalid {
+                    name: "tls_cert and tls_key (GHISEUL_TLS_CERT, GHISEUL_TLS_KEY)",
+                    what: "both set (PEM certificate chain and PEM private key) or both unset",
+                    value: if cert.is_some() {
+                        "only tls_cert".into()
+                    } else {
+                        "only tls_key".into()
+                    },
+                })
+            }
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let public_url = env("GHISEUL_PUBLIC_URL")
             .or(file.public_url)
-            .unwrap_or_else(|| format!("http://{listen}{soap_path}"));
+            .unwrap_or_else(|| format!("{scheme}://{listen}{soap_path}"));
         let namespace = env("GHISEUL_NAMESPACE")
             .or(file.namespace)
             .unwrap_or_else(|| public_url.clone());
-        let hmac_key = env("GHISEUL_HMAC_KEY")
-            .or(file.hmac_key)
-            .unwrap_or_default();
+        let hmac_key =
+            secret(env, "GHISEUL_HMAC_KEY", file.hmac_key, file.hmac_key_file)?.unwrap_or_default();
         if require_key && hmac_key.is_empty() {
             return Err(ConfigError::MissingKey);
         }
+        let hmac_key_next = secret(
+            env,
+            "GHISEUL_HMAC_KEY_NEXT",
+            file.hmac_key_next,
+            file.hmac_key_next_file,
+        )?;
         let database_url = env("GHISEUL_DATABASE_URL")
             .or(file.database_url)
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
+        let log_format = match env("GHISEUL_LOG_FORMAT") {
+            Some(v) if v.eq_ignore_ascii_case("json") => LogFormat::Json,
+            Some(v) if v.eq_ignore_ascii_case("human") => LogFormat::Human,
+            Some(v) => {
+                return Err(ConfigError::Invalid {
+                    name: "GHISEUL_LOG_FORMAT",
+                    what: "human or json",
+                    value: v,
+                })
+            }
+            None => file.log_format.unwrap_or_default(),
+        };
         Ok(Config {
+            admin_listen: env("GHISEUL_ADMIN_LISTEN").or(file.admin_listen),
             listen,
             database_url,
             hmac_key,
+            hmac_key_next,
             public_url,
             namespace,
             soap_path,
+            tls,
+            allow: networks(env, "GHISEUL_ALLOW", "allow (GHISEUL_ALLOW)", file.allow)?,
+            trusted_proxies: networks(
+                env,
+                "GHISEUL_TRUSTED_PROXIES",
+                "trusted_proxies (GHISEUL_TRUSTED_PROXIES)",
+                file.trusted_proxies,
+            )?,
             max_connections: number(env, "GHISEUL_MAX_CONNECTIONS", file.max_connections, 8)?,
             db_timeout_secs: number(env, "GHISEUL_DB_TIMEOUT_SECS", file.db_timeout_secs, 5)?,
             body_limit_bytes: number(
@@ -156,8 +263,41 @@ impl Config {
                 file.body_limit_bytes,
                 256 * 1024,
             )?,
+            read_timeout_secs: number(
+                env,
+                "GHISEUL_READ_TIMEOUT_SECS",
+                file.read_timeout_secs,
+                10,
+            )?,
+            max_in_flight: number(env, "GHISEUL_MAX_IN_FLIGHT", file.max_in_flight, 512)?,
+            log_format,
+            audit_retention_days: number(
+                env,
+                "GHISEUL_AUDIT_RETENTION_DAYS",
+                file.audit_retention_days,
+                365,
+            )?,
         })
     }
+}
+
+/// A secret from the environment, else from the file's value, else from a file it names
+/// (trailing newline removed, as editors add one).
+fn secret(
+    env: Env<'_>,
+    name: &str,
+    value: Option<String>,
+    file: Option<PathBuf>,
+) -> Result<Option<String>, ConfigError> {
+    if let Some(v) = env(name).or(value) {
+        return Ok(Some(v));
+    }
+    let Some(path) = env(&format!("{name}_FILE")).map(PathBuf::from).or(file) else {
+        return Ok(None);
+    };
+    let text =
+        std::fs::read_to_string(&path).map_err(|source| ConfigError::KeyFile { path, source })?;
+    Ok(Some(text.trim_end_matches(['\r', '\n']).to_string()).filter(|k| !k.is_empty()))
 }
 
 fn number<T: std::str::FromStr>(
@@ -174,6 +314,36 @@ fn number<T: std::str::FromStr>(
         }),
         None => Ok(file.unwrap_or(default)),
     }
+}
+
+/// CIDR lists: `10.0.0.0/8`, a single address (`192.0.2.7`), comma-separated in the
+/// environment.
+fn networks(
+    env: Env<'_>,
+    var: &str,
+    name: &'static str,
+    file: Option<Vec<String>>,
+) -> Result<Vec<IpNet>, ConfigError> {
+    let items: Vec<String> = match env(var) {
+        Some(v) => v
+            .split(',')
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .collect(),
+        None => file.unwrap_or_default(),
+    };
+    items
+        .into_iter()
+        .map(|item| {
+            item.parse::<IpNet>()
+                .or_else(|_| item.parse::<std::net::IpAddr>().map(IpNet::from))
+                .map_err(|_| ConfigError::Invalid {
+                    name,
+                    what: "a list of addresses or CIDR networks (e.g. 192.0.2.0/24, 2001:db8::/32)",
+                    value: item,
+                })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -204,6 +374,7 @@ mod tests {
         assert_eq!(c.public_url, "http://127.0.0.1:8080/soap");
         assert_eq!(c.namespace, c.public_url);
         assert_eq!(c.database_url, "sqlite://data/ghiseul.db");
+        assert!(c.allow.is_empty() && c.tls.is_none() && c.hmac_key_next.is_none());
     }
 
     #[test]
@@ -218,13 +389,63 @@ mod tests {
     }
 
     #[test]
-    fn key_never_appears_in_debug_output() {
-        let c = resolve("", &[("GHISEUL_HMAC_KEY", "super-secret-key")]).unwrap();
-        assert!(!format!("{c:?}").contains("super-secret-key"));
+    fn key_can_come_from_a_file() {
+        let f = tempfile::NamedTempFile::new().unwrap();
+        std::fs::write(f.path(), "cheie-din-fisier\n").unwrap();
+        let c = resolve("", &[("GHISEUL_HMAC_KEY_FILE", f.path().to_str().unwrap())]).unwrap();
+        assert_eq!(c.hmac_key, "cheie-din-fisier");
+        let err = resolve("", &[("GHISEUL_HMAC_KEY_FILE", "/nonexistent/key")]).unwrap_err();
+        assert!(err.to_string().contains("/nonexistent/key"));
+    }
+
+    #[test]
+    fn keys_never_appear_in_debug_output() {
+        let c = resolve(
+            "",
+            &[
+                ("GHISEUL_HMAC_KEY", "super-secret-key"),
+                ("GHISEUL_HMAC_KEY_NEXT", "next-secret"),
+            ],
+        )
+        .unwrap();
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("super-secret-key") && !printed.contains("next-secret"));
     }
 
     #[test]
     fn unknown_keys_in_the_file_are_refused() {
         assert!(toml::from_str::<FileConfig>("hmac_kye = \"x\"").is_err());
+    }
+
+    #[test]
+    fn allow_list_takes_networks_and_single_addresses() {
+        let c = resolve(
+            "allow = [\"192.0.2.0/24\", \"2001:db8::1\"]",
+            &[("GHISEUL_HMAC_KEY", "k")],
+        )
+        .unwrap();
+        assert_eq!(c.allow.len(), 2);
+        assert!(c.allow[1].contains(&"2001:db8::1".parse::<std::net::IpAddr>().unwrap()));
+        let err = resolve(
+            "",
+            &[
+                ("GHISEUL_HMAC_KEY", "k"),
+                ("GHISEUL_ALLOW", "10.0.0.0/8, ghiseul.ro"),
+            ],
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("ghiseul.ro"));
+    }
+
+    #[test]
+    fn tls_needs_both_files_and_makes_the_default_url_https() {
+        let err = resolve("tls_cert = \"c.pem\"", &[("GHISEUL_HMAC_KEY", "k")]).unwrap_err();
+        assert!(err.to_string().contains("tls_key"));
+        let c = resolve(
+            "tls_cert = \"c.pem\"\ntls_key = \"k.pem\"",
+            &[("GHISEUL_HMAC_KEY", "k")],
+        )
+        .unwrap();
+        assert!(c.public_url.starts_with("https://"));
     }
 }

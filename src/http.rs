@@ -1,18 +1,24 @@
-//! HTTP: the SOAP endpoint, the WSDL and the health check. Turns SOAP envelopes into
-//! service calls and errors into faults; decides nothing about the rules.
+//! HTTP: the SOAP endpoint, the WSDL, health and metrics, and the guards in front of them
+//! (who may call, how much, how many at once). Turns SOAP envelopes into service calls and
+//! errors into faults; decides nothing about the rules.
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, RawQuery, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
+use ipnet::IpNet;
+use tokio::sync::Semaphore;
 
-use crate::fault::Fault;
-use crate::protocol::read::{self, Request};
+use crate::fault::{Fault, FaultCode};
+use crate::metrics::Metrics;
+use crate::protocol::read::{self, Request as SoapRequest};
 use crate::protocol::{envelope, write, Limits, SoapVersion};
 use crate::service::{self, Service};
 
@@ -25,14 +31,114 @@ pub struct AppState {
     pub limits: Limits,
     /// Longest a request may wait on the database before the answer is fault 3.
     pub db_timeout: Duration,
+    pub metrics: Arc<Metrics>,
+    pub guard: Arc<Guard>,
 }
 
-pub fn router(state: AppState, soap_path: &str, body_limit: usize) -> Router {
+/// The checks made before a SOAP request is read.
+pub struct Guard {
+    /// Who may call the SOAP endpoint; empty = everyone.
+    pub allow: Vec<IpNet>,
+    /// Proxies whose X-Forwarded-For is believed.
+    pub trusted_proxies: Vec<IpNet>,
+    /// Requests answered at once; beyond it the answer is fault 3 at once, not a queue.
+    pub in_flight: Arc<Semaphore>,
+    pub body_limit: usize,
+    pub read_timeout: Duration,
+}
+
+impl Guard {
+    /// The caller's address: the peer, or — when the peer is a trusted proxy — the last
+    /// address in X-Forwarded-For that is not itself a trusted proxy.
+    pub fn client_ip(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        let trusted = |ip: &IpAddr| self.trusted_proxies.iter().any(|n| n.contains(ip));
+        if !trusted(&peer) {
+            return peer;
+        }
+        let forwarded: Vec<IpAddr> = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|s| s.trim().parse().ok())
+            .collect();
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !trusted(ip))
+            .unwrap_or(peer)
+    }
+
+    pub fn allows(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4).unwrap_or(ip),
+            v4 => v4,
+        };
+        self.allow.is_empty() || self.allow.iter().any(|n| n.contains(&ip))
+    }
+}
+
+/// The SOAP endpoint (and the WSDL at `?wsdl`), guarded.
+pub fn soap_router(state: AppState, soap_path: &str) -> Router {
+    let guard = state.guard.clone();
     Router::new()
         .route(soap_path, get(wsdl).post(soap))
-        .route("/health", get(health))
-        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(DefaultBodyLimit::max(guard.body_limit))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            guard.read_timeout,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limit_in_flight,
+        ))
+        .layer(middleware::from_fn_with_state(state.clone(), allowlist))
         .with_state(state)
+}
+
+/// /health and /metrics, for the admin listener or beside the SOAP endpoint.
+pub fn admin_router(state: AppState) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .with_state(state)
+}
+
+async fn allowlist(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(peer) = peer {
+        let client = state.guard.client_ip(peer, request.headers());
+        if !state.guard.allows(client) {
+            state.metrics.refused("allowlist");
+            tracing::warn!(%client, "refused: address not in the allow list");
+            return (StatusCode::FORBIDDEN, "forbidden\n").into_response();
+        }
+    }
+    next.run(request).await
+}
+
+async fn limit_in_flight(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let Ok(_permit) = state.guard.in_flight.clone().try_acquire_owned() else {
+        state.metrics.refused("overload");
+        let version = SoapVersion::from_content_type(content_type(request.headers()));
+        let f = Fault::new(
+            FaultCode::Unavailable,
+            "prea multe cereri simultane".to_string(),
+        );
+        return fault(version, &f);
+    };
+    state.metrics.in_flight().inc();
+    let response = next.run(request).await;
+    state.metrics.in_flight().dec();
+    response
+}
+
+fn content_type(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
 }
 
 async fn wsdl(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
@@ -62,17 +168,26 @@ async fn health(State(state): State<AppState>) -> Response {
     }
 }
 
+async fn metrics(State(state): State<AppState>) -> Response {
+    let pool = state.service.store().pool();
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(pool.size(), pool.num_idle()),
+    )
+        .into_response()
+}
+
 async fn soap(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let started = Instant::now();
-    let hint = SoapVersion::from_content_type(
-        headers
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok()),
-    );
+    let hint = SoapVersion::from_content_type(content_type(&headers));
     let envelope = match envelope::parse(&body, state.limits) {
         Ok(e) => e,
         Err(e) => {
             tracing::info!(reason = %e.reason, "refused: not a valid SOAP request");
+            state.metrics.request("invalid", Some(1), started.elapsed());
             return fault(e.version.unwrap_or(hint), &Fault::from(e));
         }
     };
@@ -81,14 +196,15 @@ async fn soap(State(state): State<AppState>, headers: HeaderMap, body: Bytes) ->
         Ok(r) => r,
         Err(e) => {
             tracing::info!(operation = %envelope.operation.name, reason = %e, "refused: invalid message");
+            state.metrics.request("invalid", Some(1), started.elapsed());
             return fault(version, &Fault::from(e));
         }
     };
     let timeout = state.db_timeout;
     match request {
-        Request::Sume(r) => {
+        SoapRequest::Sume(r) => {
             let result = within(timeout, state.service.sume_de_plata(&r)).await;
-            log("getSumeDePlataPePersoana", &r.cui, &result, started);
+            finish(&state, "getSumeDePlataPePersoana", &r.cui, &result, started);
             match result {
                 Ok(resp) => ok(
                     version,
@@ -97,14 +213,17 @@ async fn soap(State(state): State<AppState>, headers: HeaderMap, body: Bytes) ->
                 Err(e) => fault(version, &Fault::from(&e)),
             }
         }
-        Request::Incasari(r) => {
+        SoapRequest::Incasari(r) => {
             let result = within(timeout, state.service.inregistrare_incasari(&r)).await;
-            log("inregistrareIncasari", &r.cui, &result, started);
+            finish(&state, "inregistrareIncasari", &r.cui, &result, started);
             match result {
-                Ok(answer) => ok(
-                    version,
-                    write::incasari_response(version, &state.namespace, answer),
-                ),
+                Ok(outcome) => {
+                    state.metrics.payment(outcome.as_str());
+                    ok(
+                        version,
+                        write::incasari_response(version, &state.namespace, outcome.answer()),
+                    )
+                }
                 Err(e) => fault(version, &Fault::from(&e)),
             }
         }
@@ -123,17 +242,35 @@ async fn within<T>(
     }
 }
 
-fn log<T>(operation: &str, cui: &str, result: &Result<T, service::Error>, started: Instant) {
-    let ms = started.elapsed().as_secs_f64() * 1000.0;
+/// Logs and counts one answered request.
+fn finish<T>(
+    state: &AppState,
+    operation: &'static str,
+    cui: &str,
+    result: &Result<T, service::Error>,
+    started: Instant,
+) {
+    let took = started.elapsed();
+    let ms = took.as_secs_f64() * 1000.0;
     let cui = mask_cui(cui);
     match result {
-        Ok(_) => tracing::info!(operation, cui = %cui, ms, "answered"),
-        Err(service::Error::Store(e)) => {
-            tracing::error!(operation, cui = %cui, ms, error = %e, "fault 3: database error")
+        Ok(_) => {
+            state.metrics.request(operation, None, took);
+            tracing::info!(operation, cui = %cui, ms, "answered");
         }
         Err(e) => {
             let f = Fault::from(e);
-            tracing::info!(operation, cui = %cui, ms, fault = f.code.number(), reason = %f.text(), "fault")
+            state
+                .metrics
+                .request(operation, Some(f.code.number()), took);
+            match e {
+                service::Error::Store(err) => {
+                    tracing::error!(operation, cui = %cui, ms, error = %err, "fault 3: database error")
+                }
+                _ => {
+                    tracing::info!(operation, cui = %cui, ms, fault = f.code.number(), reason = %f.text(), "fault")
+                }
+            }
         }
     }
 }
@@ -168,9 +305,46 @@ fn fault(version: SoapVersion, f: &Fault) -> Response {
 mod tests {
     use super::*;
 
+    fn guard(allow: &[&str], proxies: &[&str]) -> Guard {
+        Guard {
+            allow: allow.iter().map(|s| s.parse().unwrap()).collect(),
+            trusted_proxies: proxies.iter().map(|s| s.parse().unwrap()).collect(),
+            in_flight: Arc::new(Semaphore::new(1)),
+            body_limit: 1,
+            read_timeout: Duration::from_secs(1),
+        }
+    }
+
     #[test]
     fn cnp_is_masked_in_logs_but_for_the_last_three_digits() {
         assert_eq!(mask_cui("1800101221111"), "**********111");
         assert_eq!(mask_cui("18547290"), "18547290");
+    }
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_a_trusted_proxy() {
+        let g = guard(&[], &["10.0.0.1/32"]);
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-forwarded-for",
+            "203.0.113.9, 198.51.100.7".parse().unwrap(),
+        );
+        assert_eq!(
+            g.client_ip("10.0.0.1".parse().unwrap(), &h),
+            "198.51.100.7".parse::<IpAddr>().unwrap()
+        );
+        assert_eq!(
+            g.client_ip("10.0.0.2".parse().unwrap(), &h),
+            "10.0.0.2".parse::<IpAddr>().unwrap()
+        );
+    }
+
+    #[test]
+    fn allow_list_matches_networks_and_mapped_ipv4() {
+        let g = guard(&["192.0.2.0/24"], &[]);
+        assert!(g.allows("192.0.2.77".parse().unwrap()));
+        assert!(g.allows("::ffff:192.0.2.77".parse().unwrap()));
+        assert!(!g.allows("198.51.100.1".parse().unwrap()));
+        assert!(guard(&[], &[]).allows("198.51.100.1".parse().unwrap()));
     }
 }

@@ -11,6 +11,7 @@ pub mod demo;
 pub mod fault;
 pub mod http;
 pub mod messages;
+pub mod metrics;
 pub mod protocol;
 pub mod rules;
 pub mod service;

@@ -44,6 +44,12 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// The answer inregistrareIncasariResult carries: true when the payment is recorded,
+    /// now or by an earlier identical request.
+    pub fn answer(self) -> bool {
+        matches!(self, Outcome::Recorded | Outcome::Retry)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Recorded => "recorded",
@@ -106,10 +112,11 @@ impl Service {
 
     /// inregistrareIncasari (interface.md §6). Every request whose check verifies is
     /// journaled in the same transaction that records it, so the journal and the ledger
-    /// never disagree. Returns the answer: true when the payment is recorded (now or by an
-    /// earlier identical request), false when it cannot be (conflicting content, unknown
-    /// tax type) and is left in the journal for a person to look at.
-    pub async fn inregistrare_incasari(&self, req: &IncasariRequest) -> Result<bool, Error> {
+    /// never disagree. Returns what happened; `Outcome::answer` is the response: true when
+    /// the payment is recorded (now or by an earlier identical request), false when it
+    /// cannot be (conflicting content, unknown tax type) and is left in the journal for a
+    /// person to look at.
+    pub async fn inregistrare_incasari(&self, req: &IncasariRequest) -> Result<Outcome, Error> {
         let texts = req.accepted_signed_texts();
         if !self
             .signer
@@ -156,7 +163,7 @@ impl Service {
             tx.set_outcome(journal_id, Outcome::UnknownTaxType.as_str(), Some(&detail))
                 .await?;
             tx.commit().await?;
-            return Ok(false);
+            return Ok(Outcome::UnknownTaxType);
         }
         let new = NewPayment {
             order_no: payment.order_no,
@@ -166,7 +173,7 @@ impl Service {
             total: payment.total,
             recorded_at: received_at,
         };
-        let answer = match tx.insert_payment(&new, journal_id).await? {
+        let outcome = match tx.insert_payment(&new, journal_id).await? {
             Inserted::New(payment_id) => {
                 for &(id_tip_suma, valoare) in &payment.items {
                     tx.insert_item(payment_id, id_tip_suma, valoare).await?;
@@ -174,24 +181,16 @@ impl Service {
                     tx.apply(payment_id, cui, id_tip_suma, &allocate(valoare, &owed))
                         .await?;
                 }
-                tx.set_outcome(journal_id, Outcome::Recorded.as_str(), None)
-                    .await?;
-                true
+                Outcome::Recorded
             }
-            Inserted::Existing(content) if content == new.content => {
-                tx.set_outcome(journal_id, Outcome::Retry.as_str(), None)
-                    .await?;
-                true
-            }
-            Inserted::Existing(_) => {
-                let detail = "ordinul a fost înregistrat deja cu alt conținut";
-                tx.set_outcome(journal_id, Outcome::Conflict.as_str(), Some(detail))
-                    .await?;
-                false
-            }
+            Inserted::Existing(content) if content == new.content => Outcome::Retry,
+            Inserted::Existing(_) => Outcome::Conflict,
         };
+        let detail = (outcome == Outcome::Conflict)
+            .then_some("ordinul a fost înregistrat deja cu alt conținut");
+        tx.set_outcome(journal_id, outcome.as_str(), detail).await?;
         tx.commit().await?;
-        Ok(answer)
+        Ok(outcome)
     }
 }
 

@@ -6,45 +6,79 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use tokio::net::TcpListener;
+use axum_server::tls_rustls::RustlsConfig;
+use axum_server::Handle;
+use tokio::sync::Semaphore;
 
-use crate::config::Config;
-use crate::http::{router, AppState};
+use crate::config::{Config, TlsFiles};
+use crate::http::{admin_router, soap_router, AppState, Guard};
+use crate::metrics::Metrics;
 use crate::protocol::{wsdl, Limits};
 use crate::rules::check::Signer;
 use crate::service::Service;
 use crate::store::{Store, Timeouts};
 
+/// How long requests in flight may take to finish after a stop signal.
+const DRAIN: Duration = Duration::from_secs(30);
+
 pub struct Application {
-    listener: TcpListener,
+    listener: std::net::TcpListener,
+    admin_listener: Option<std::net::TcpListener>,
     router: axum::Router,
+    admin: axum::Router,
+    tls: Option<(RustlsConfig, TlsFiles)>,
+    read_timeout: Duration,
     store: Store,
 }
 
 impl Application {
-    /// Connects to and migrates the database, then binds the listen address.
+    /// Connects to and migrates the database, loads the TLS files, binds the addresses.
     pub async fn build(config: &Config) -> anyhow::Result<Application> {
         let store = open_store(config).await?;
         store
             .migrate()
             .await
             .context("applying the database migrations")?;
+        let mut signer = Signer::new(config.hmac_key.as_bytes());
+        if let Some(next) = &config.hmac_key_next {
+            signer = signer.with_next_key(next.as_bytes());
+        }
         let state = AppState {
-            service: Service::new(store.clone(), Signer::new(config.hmac_key.as_bytes())),
+            service: Service::new(store.clone(), signer),
             wsdl: Arc::from(wsdl::render(&config.public_url, &config.namespace)),
             namespace: Arc::from(config.namespace.as_str()),
             limits: Limits::default(),
             db_timeout: Duration::from_secs(config.db_timeout_secs),
+            metrics: Metrics::shared(),
+            guard: Arc::new(Guard {
+                allow: config.allow.clone(),
+                trusted_proxies: config.trusted_proxies.clone(),
+                in_flight: Arc::new(Semaphore::new(config.max_in_flight.max(1))),
+                body_limit: config.body_limit_bytes,
+                read_timeout: Duration::from_secs(config.read_timeout_secs),
+            }),
         };
-        let listener = TcpListener::bind(&config.listen).await.with_context(|| {
-            format!(
-                "cannot listen on {} (is another server using it? set GHISEUL_LISTEN)",
-                config.listen
-            )
-        })?;
+        let tls = match &config.tls {
+            Some(files) => Some((load_tls(files).await?, files.clone())),
+            None => None,
+        };
+        let listener = bind(&config.listen, "GHISEUL_LISTEN")?;
+        let admin_listener = match &config.admin_listen {
+            Some(addr) => Some(bind(addr, "GHISEUL_ADMIN_LISTEN")?),
+            None => None,
+        };
+        let mut router = soap_router(state.clone(), &config.soap_path);
+        let admin = admin_router(state);
+        if admin_listener.is_none() {
+            router = router.merge(admin.clone());
+        }
         Ok(Application {
             listener,
-            router: router(state, &config.soap_path, config.body_limit_bytes),
+            admin_listener,
+            router,
+            admin,
+            tls,
+            read_timeout: Duration::from_secs(config.read_timeout_secs),
             store,
         })
     }
@@ -55,22 +89,113 @@ impl Application {
             .expect("a bound listener has an address")
     }
 
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+    }
+
     pub fn store(&self) -> &Store {
         &self.store
     }
 
-    /// Serves until `shutdown` completes, then lets requests in flight finish.
+    /// Serves until `shutdown` completes, then stops accepting, lets the requests in flight
+    /// finish (up to 30 s) and closes the database.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
-            .context("serving HTTP")?;
+        let handle: Handle<SocketAddr> = Handle::new();
+        let admin_handle: Handle<SocketAddr> = Handle::new();
+        {
+            let (handle, admin_handle) = (handle.clone(), admin_handle.clone());
+            tokio::spawn(async move {
+                shutdown.await;
+                handle.graceful_shutdown(Some(DRAIN));
+                admin_handle.graceful_shutdown(Some(DRAIN));
+            });
+        }
+        if let Some(listener) = self.admin_listener {
+            let server = axum_server::from_tcp(listener)?.handle(admin_handle);
+            let app = self
+                .admin
+                .into_make_service_with_connect_info::<SocketAddr>();
+            tokio::spawn(async move {
+                if let Err(e) = server.serve(app).await {
+                    tracing::error!(error = %e, "admin listener failed");
+                }
+            });
+        }
+        let app = self
+            .router
+            .into_make_service_with_connect_info::<SocketAddr>();
+        match self.tls {
+            Some((rustls, files)) => {
+                reload_tls_on_sighup(rustls.clone(), files);
+                let mut server =
+                    axum_server::from_tcp_rustls(self.listener, rustls)?.handle(handle);
+                server
+                    .http_builder()
+                    .http1()
+                    .header_read_timeout(self.read_timeout);
+                server.serve(app).await.context("serving HTTPS")?;
+            }
+            None => {
+                let mut server = axum_server::from_tcp(self.listener)?.handle(handle);
+                server
+                    .http_builder()
+                    .http1()
+                    .header_read_timeout(self.read_timeout);
+                server.serve(app).await.context("serving HTTP")?;
+            }
+        }
         self.store.close().await;
         Ok(())
     }
+}
+
+fn bind(addr: &str, variable: &str) -> anyhow::Result<std::net::TcpListener> {
+    std::net::TcpListener::bind(addr).with_context(|| {
+        format!("cannot listen on {addr} (is another server using it? set {variable})")
+    })
+}
+
+/// Reads the PEM certificate chain and key.
+pub async fn load_tls(files: &TlsFiles) -> anyhow::Result<RustlsConfig> {
+    install_crypto_provider();
+    RustlsConfig::from_pem_file(&files.cert, &files.key).await.with_context(|| {
+        format!(
+            "cannot load the TLS certificate {} and key {} (both must be PEM files readable by this user)",
+            files.cert.display(),
+            files.key.display()
+        )
+    })
+}
+
+/// rustls needs one process-wide crypto provider; ours is ring.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+/// A renewed certificate (e.g. by certbot) is picked up on SIGHUP without a restart.
+fn reload_tls_on_sighup(rustls: RustlsConfig, files: TlsFiles) {
+    #[cfg(unix)]
+    tokio::spawn(async move {
+        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        else {
+            return;
+        };
+        while hup.recv().await.is_some() {
+            match rustls.reload_from_pem_file(&files.cert, &files.key).await {
+                Ok(()) => tracing::info!("TLS certificate reloaded"),
+                Err(e) => {
+                    tracing::error!(error = %e, "TLS reload failed; keeping the previous certificate")
+                }
+            }
+        }
+    });
+    #[cfg(not(unix))]
+    let _ = (rustls, files);
 }
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
