@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, RawQuery, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::middleware::{self, Next};
@@ -180,7 +181,15 @@ async fn metrics(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
-async fn soap(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+async fn soap(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => return unreadable_body(&state, rejection),
+    };
     let started = Instant::now();
     let hint = SoapVersion::from_content_type(content_type(&headers));
     let envelope = match envelope::parse(&body, state.limits) {
@@ -228,6 +237,39 @@ async fn soap(State(state): State<AppState>, headers: HeaderMap, body: Bytes) ->
             }
         }
     }
+}
+
+/// A body over the limit is 413; one that did not arrive within the read timeout is 408.
+/// Neither reaches the XML parser.
+fn unreadable_body(state: &AppState, rejection: BytesRejection) -> Response {
+    if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        state.metrics.refused("too_large");
+        return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large\n").into_response();
+    }
+    let timed_out = {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&rejection);
+        let mut found = false;
+        while let Some(e) = source {
+            if e.is::<tower_http::timeout::TimeoutError>() {
+                found = true;
+                break;
+            }
+            source = e.source();
+        }
+        found
+    };
+    if timed_out {
+        state.metrics.refused("slow_client");
+        tracing::info!("refused: request body not received within the read timeout");
+        return (
+            StatusCode::REQUEST_TIMEOUT,
+            [(header::CONNECTION, "close")],
+            "request body not received in time\n",
+        )
+            .into_response();
+    }
+    state.metrics.refused("unreadable_body");
+    (StatusCode::BAD_REQUEST, "request body could not be read\n").into_response()
 }
 
 /// Bounds the time spent on the database. A payment cut off here is rolled back whole

@@ -30,8 +30,7 @@ pub fn request(op: &Element) -> Result<Request, ReadError> {
         INCASARI => Ok(Request::Incasari(IncasariRequest {
             order: leaf(op, "order")?,
             cui: leaf(op, "cui")?,
-            sume: one(op, "sume")?
-                .children
+            sume: items(one(op, "sume")?)?
                 .iter()
                 .map(|item| {
                     Ok(SumaIncasata {
@@ -123,6 +122,19 @@ fn one<'a>(parent: &'a Element, name: &str) -> Result<&'a Element, ReadError> {
             "elementul {name} apare de mai multe ori"
         ))),
     }
+}
+
+/// More paid amounts than any register has tax types is not a payment but an attack on
+/// the allocation loop; a city hall has tens of tax types, not hundreds.
+pub const MAX_SUME_ITEMS: usize = 100;
+
+fn items(sume: &Element) -> Result<&[Element], ReadError> {
+    if sume.children.len() > MAX_SUME_ITEMS {
+        return Err(ReadError(format!(
+            "prea multe sume într-o cerere (cel mult {MAX_SUME_ITEMS})"
+        )));
+    }
+    Ok(&sume.children)
 }
 
 fn leaf(parent: &Element, name: &str) -> Result<String, ReadError> {
