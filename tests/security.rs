@@ -35,19 +35,8 @@ async fn sqlite_app_with(edit: impl FnOnce(&mut ghiseul_connector::config::Confi
     let mut c = config(format!("sqlite://{}", dir.path().join("t.db").display()));
     edit(&mut c);
     let app = TestApp::spawn_with(c, Some(dir)).await;
-    load_register(&app).await;
+    load_register(&app.store).await;
     app
-}
-
-async fn load_register(app: &TestApp) {
-    use ghiseul_connector::store::import::{import, Kind};
-    for (kind, csv) in [
-        (Kind::TaxTypes, TAX_TYPES),
-        (Kind::Persons, PERSONS),
-        (Kind::Debts, DEBTS),
-    ] {
-        import(&app.store, kind, csv.as_bytes()).await.unwrap();
-    }
 }
 
 /// Peak resident memory of this process (the server runs in it), in KiB.

@@ -64,6 +64,8 @@ pub struct TestApp {
     pub url: String,
     pub addr: std::net::SocketAddr,
     pub store: Store,
+    /// The database this server uses, for a second instance on the same data.
+    pub database_url: String,
     pub http: reqwest::Client,
     _dir: Option<tempfile::TempDir>,
 }
@@ -153,6 +155,7 @@ impl TestApp {
             url: format!("http://{addr}{}", config.soap_path),
             addr,
             store,
+            database_url: config.database_url.clone(),
             http: reqwest::Client::new(),
             _dir: dir,
         }
@@ -238,4 +241,34 @@ pub fn expect_ok<T>(a: Answer<T>) -> T {
         Answer::Ok(v) => v,
         Answer::Fault { code, text } => panic!("unexpected fault {code}: {text}"),
     }
+}
+
+/// Loads the test register (TAX_TYPES, PERSONS, DEBTS) into `store`.
+pub async fn load_register(store: &Store) {
+    for (kind, csv) in [
+        (Kind::TaxTypes, TAX_TYPES),
+        (Kind::Persons, PERSONS),
+        (Kind::Debts, DEBTS),
+    ] {
+        import(store, kind, csv.as_bytes()).await.unwrap();
+    }
+}
+
+/// Every payment's total is what its items say, and what was allocated plus credited:
+/// nothing half-written.
+pub async fn assert_no_payment_half_written(store: &Store) {
+    let broken: i64 = sqlx::query_scalar(
+        "SELECT CAST(COUNT(*) AS BIGINT) FROM payments p WHERE p.total <> \
+           (SELECT COALESCE(SUM(i.valoare), 0) FROM payment_items i WHERE i.payment_id = p.id) \
+        OR p.total <> \
+           (SELECT COALESCE(SUM(a.amount), 0) FROM allocations a WHERE a.payment_id = p.id) \
+         + (SELECT COALESCE(SUM(c.amount), 0) FROM credits c WHERE c.payment_id = p.id)",
+    )
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        broken, 0,
+        "payments whose items or allocation do not add up"
+    );
 }

@@ -1,0 +1,261 @@
+//! Durability: the database decides, never process memory. Several instances share one
+//! database; the database goes away under load and comes back; no payment is lost or
+//! doubled. PostgreSQL tests are #[ignore]d unless GHISEUL_TEST_POSTGRES_URL is set.
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use common::*;
+use ghiseul_connector::client::Answer;
+
+fn answer_text<T: std::fmt::Debug>(a: &Answer<T>) -> String {
+    match a {
+        Answer::Ok(v) => format!("{v:?}"),
+        Answer::Fault { code, text } => format!("fault {code}: {text}"),
+    }
+}
+
+/// Two servers on one database, as behind a load balancer.
+async fn two_instances(db: Db) -> (TestApp, TestApp) {
+    let a = TestApp::spawn(db).await;
+    let mut c = config(a.database_url.clone());
+    c.listen = "127.0.0.1:0".into();
+    let b = TestApp::spawn_with(c, None).await;
+    (a, b)
+}
+
+async fn same_order_sent_to_two_instances_at_once_is_recorded_once(db: Db) {
+    let (a, b) = two_instances(db).await;
+    for order in 1..=30 {
+        let order = order.to_string();
+        let sume = [("1", "1.00")];
+        let (ra, rb) = tokio::join!(a.pay(&order, POPA, &sume), b.pay(&order, POPA, &sume));
+        assert!(
+            matches!((&ra, &rb), (Answer::Ok(true), Answer::Ok(true))),
+            "order {order}: {} / {}",
+            answer_text(&ra),
+            answer_text(&rb)
+        );
+    }
+    assert_eq!(a.scalar("SELECT COUNT(*) FROM payments").await, 30);
+    assert_eq!(a.scalar("SELECT SUM(total) FROM payments").await, 3000);
+    assert_no_payment_half_written(&a.store).await;
+}
+
+async fn conflicting_order_sent_to_two_instances_at_once_is_recorded_once(db: Db) {
+    let (a, b) = two_instances(db).await;
+    for order in 1..=20 {
+        let order = order.to_string();
+        let (ra, rb) = tokio::join!(
+            a.pay(&order, POPA, &[("1", "1.00")]),
+            b.pay(&order, POPA, &[("1", "2.00")])
+        );
+        let (ta, tb) = match (&ra, &rb) {
+            (Answer::Ok(x), Answer::Ok(y)) => (*x, *y),
+            _ => panic!("{} / {}", answer_text(&ra), answer_text(&rb)),
+        };
+        assert!(
+            ta ^ tb,
+            "order {order}: exactly one content wins ({ta}, {tb})"
+        );
+        let total = a
+            .scalar(&format!(
+                "SELECT total FROM payments WHERE order_no = {order}"
+            ))
+            .await;
+        assert_eq!(total, if ta { 100 } else { 200 }, "order {order}");
+    }
+    assert_eq!(a.scalar("SELECT COUNT(*) FROM payments").await, 20);
+    assert_no_payment_half_written(&a.store).await;
+}
+
+macro_rules! on_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::$name(Db::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                #[ignore = "needs PostgreSQL: set GHISEUL_TEST_POSTGRES_URL"]
+                async fn $name() {
+                    super::$name(Db::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+on_backends!(
+    same_order_sent_to_two_instances_at_once_is_recorded_once,
+    conflicting_order_sent_to_two_instances_at_once_is_recorded_once,
+);
+
+// ---- PostgreSQL goes away under load ----
+
+/// A PostgreSQL login role and schema of its own, so that this test can cut off exactly
+/// its own connections (ALTER ROLE ... NOLOGIN + pg_terminate_backend) without touching
+/// any other test sharing the server.
+struct OwnRole {
+    admin: sqlx::AnyPool,
+    role: String,
+    url: String,
+}
+
+impl OwnRole {
+    async fn create() -> OwnRole {
+        let base = std::env::var("GHISEUL_TEST_POSTGRES_URL")
+            .expect("set GHISEUL_TEST_POSTGRES_URL, e.g. postgres://postgres@127.0.0.1:5432/test");
+        sqlx::any::install_default_drivers();
+        let admin = sqlx::AnyPool::connect(&base).await.unwrap();
+        let role = format!(
+            "ghiseul_outage_{}_{}",
+            std::process::id(),
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .subsec_nanos()
+        );
+        sqlx::query(&format!("CREATE ROLE {role} LOGIN"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        sqlx::query(&format!("CREATE SCHEMA {role} AUTHORIZATION {role}"))
+            .execute(&admin)
+            .await
+            .unwrap();
+        let (_, host_and_db) = base
+            .split_once('@')
+            .expect("GHISEUL_TEST_POSTGRES_URL has the form postgres://user@host:port/db");
+        let host_and_db = host_and_db.split('?').next().unwrap();
+        let url = format!("postgres://{role}@{host_and_db}?options=-c%20search_path%3D{role}");
+        OwnRole { admin, role, url }
+    }
+
+    async fn cut_off(&self) {
+        let role = &self.role;
+        for sql in [
+            format!("ALTER ROLE {role} NOLOGIN"),
+            format!(
+                "SELECT CAST(COUNT(pg_terminate_backend(pid)) AS BIGINT) FROM pg_stat_activity WHERE usename = '{role}'"
+            ),
+        ] {
+            sqlx::query(&sql).execute(&self.admin).await.unwrap();
+        }
+    }
+
+    /// Roles belong to the whole PostgreSQL server, not to the test database: drop it.
+    async fn drop(self) {
+        let role = &self.role;
+        for sql in [
+            format!("DROP SCHEMA {role} CASCADE"),
+            format!("DROP ROLE {role}"),
+        ] {
+            sqlx::query(&sql).execute(&self.admin).await.unwrap();
+        }
+    }
+
+    async fn restore(&self) {
+        sqlx::query(&format!("ALTER ROLE {} LOGIN", self.role))
+            .execute(&self.admin)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs PostgreSQL: set GHISEUL_TEST_POSTGRES_URL"]
+async fn postgres_outage_under_load_is_fault_3_then_recovers_with_no_payment_lost_or_doubled() {
+    let pg = OwnRole::create().await;
+    let mut c = config(pg.url.clone());
+    c.db_timeout_secs = 2;
+    c.max_connections = 4;
+    let app = Arc::new(TestApp::spawn_with(c, None).await);
+    load_register(&app.store).await;
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let faults_3 = Arc::new(Mutex::new(Vec::<Duration>::new()));
+    let mut workers = Vec::new();
+    for w in 0..6u64 {
+        let (app, stop, faults_3) = (app.clone(), stop.clone(), faults_3.clone());
+        workers.push(tokio::spawn(async move {
+            let mut done = BTreeSet::new();
+            let mut order = 1_000 * (w + 1);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                order += 1;
+                // As ghiseul.ro does: the same order again until it is answered.
+                loop {
+                    let started = Instant::now();
+                    match app.pay(&order.to_string(), FIRMA, &[("1", "0.25")]).await {
+                        Answer::Ok(true) => break,
+                        Answer::Fault { code, .. } if code == "3" => {
+                            faults_3.lock().unwrap().push(started.elapsed());
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
+                        other => panic!("order {order}: {}", answer_text(&other)),
+                    }
+                }
+                done.insert(order);
+            }
+            done
+        }));
+    }
+
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    pg.cut_off().await;
+    // During the outage a query gets fault 3 too, and /health says so.
+    let during = app.get_sume(POPESCU).await;
+    assert!(
+        matches!(&during, Answer::Fault { code, .. } if code == "3"),
+        "{}",
+        answer_text(&during)
+    );
+    let health = reqwest::get(format!("http://{}/health", app.addr))
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 503);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    pg.restore().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+
+    let mut answered = BTreeSet::new();
+    for w in workers {
+        answered.extend(w.await.unwrap());
+    }
+    let faults_3 = faults_3.lock().unwrap().clone();
+    assert!(!faults_3.is_empty(), "the outage was seen as fault 3");
+    let slowest = faults_3.iter().max().unwrap();
+    assert!(
+        *slowest < Duration::from_secs(5),
+        "fault 3 came within the configured bound (2 s), slowest {slowest:?}"
+    );
+    // Recovered by itself: the same server answers normally again.
+    let after = app.get_sume(FIRMA).await;
+    assert!(matches!(after, Answer::Ok(_)), "{}", answer_text(&after));
+
+    let recorded = app.scalar("SELECT COUNT(*) FROM payments").await;
+    assert_eq!(
+        recorded as usize,
+        answered.len(),
+        "each answered order once"
+    );
+    assert_eq!(
+        app.scalar("SELECT SUM(total) FROM payments").await,
+        25 * answered.len() as i64,
+        "no payment lost or doubled"
+    );
+    assert_no_payment_half_written(&app.store).await;
+    app.store.close().await;
+    pg.drop().await;
+}
