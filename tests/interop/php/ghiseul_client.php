@@ -25,9 +25,8 @@ final class RecordingSoapClient extends SoapClient
 
     public function __doRequest($request, $location, $action, $version, $oneWay = false): ?string
     {
-        $doc = new DOMDocument();
-        $doc->loadXML($request);
-        $this->lastRequestEnvelopeNs = $doc->documentElement->namespaceURI;
+        // The namespace bound to the Envelope's prefix (no DOM: php-soap alone suffices).
+        $this->lastRequestEnvelopeNs = preg_match('/<([\w-]+):Envelope\s[^>]*xmlns:\1="([^"]+)"/', $request, $m) ? $m[2] : '';
         $response = parent::__doRequest($request, $location, $action, $version, $oneWay);
         $this->responses++;
         file_put_contents(sprintf('%s/%02d.xml', $this->dumpDir, $this->responses), (string) $response);
