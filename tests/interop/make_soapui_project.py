@@ -362,14 +362,14 @@ def _auth():
     return a
 
 
-def assertion(request, step_id: str, n: int, kind: str, config):
+def assertion(request, step_id: str, n: int, kind: str, config, xpath_no: int):
     names = {
         "SOAP Response": "SOAP Response",
         "Schema Compliance": "Schema Compliance",
         "SOAP Fault Assertion": "Not SOAP Fault",
         "Not SOAP Fault Assertion": "SOAP Fault",
         "Valid HTTP Status Codes": "Valid HTTP Status Codes",
-        "XPath Match": f"XPath Match {n}",
+        "XPath Match": f"XPath Match {xpath_no}",  # counts the XPath matches of the step
     }
     a = el(request, "assertion", type=kind, id=uid(step_id, "assertion", str(n)), name=names[kind])
     if kind == "XPath Match":
@@ -384,8 +384,7 @@ def assertion(request, step_id: str, n: int, kind: str, config):
         c = el(a, "configuration")
         etree.SubElement(c, "codes").text = config
     elif kind == "Schema Compliance":
-        c = el(a, "configuration")
-        etree.SubElement(c, "definition")
+        el(a, "configuration")  # empty: the interface's own WSDL
 
 
 def build(wsdl: str) -> bytes:
@@ -435,8 +434,10 @@ def build(wsdl: str) -> bytes:
             el(req, "encoding", "UTF-8")
             el(req, "endpoint", "${#Project#endpoint}")
             el(req, "request").text = etree.CDATA(envelope(version, body))
+            xpaths = 0
             for n, (kind, config) in enumerate(assertions, 1):
-                assertion(req, step_id, n, kind, config)
+                xpaths += kind == "XPath Match"
+                assertion(req, step_id, n, kind, config, xpaths)
             el(req, "credentials").append(_auth())
             el(req, "jmsConfig", JMSDeliveryMode="PERSISTENT")
             el(req, "jmsPropertyConfig")
@@ -456,7 +457,7 @@ def build(wsdl: str) -> bytes:
     el(project, "oAuth1ProfileContainer")
     el(project, "sensorRepository")
     etree.indent(project, space="  ")
-    return etree.tostring(project, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    return b'<?xml version="1.0" encoding="UTF-8"?>\n' + etree.tostring(project, encoding="UTF-8")
 
 
 def main():
