@@ -466,6 +466,8 @@ fn nginx_accepts_the_example_configuration() {
         .arg("-t")
         .arg("-p")
         .arg(dir.path())
+        .arg("-e")
+        .arg(dir.path().join("error.log"))
         .arg("-c")
         .arg(&main)
         .output()
@@ -495,11 +497,23 @@ fn wait_for_port(port: u16, child: &mut Child) {
     }
 }
 
-/// Kills a child process when the test ends, even on a failed assertion.
+/// Stops a child process when the test ends, even on a failed assertion: SIGTERM first, so
+/// that nginx's master takes its workers down with it (SIGKILL would orphan them).
 struct Running(Child);
 
 impl Drop for Running {
     fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .arg(self.0.id().to_string())
+            .stderr(Stdio::null())
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.0.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
@@ -565,6 +579,8 @@ async fn nginx_example_in_front_of_the_server_forwards_the_callers_address() {
     let nginx = Command::new("nginx")
         .arg("-p")
         .arg(dir.path())
+        .arg("-e")
+        .arg(dir.path().join("error.log"))
         .arg("-c")
         .arg(&main)
         .args(["-g", "daemon off;"])
