@@ -129,9 +129,11 @@ impl Application {
         let app = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
+        // Always handled: `systemctl reload` sends SIGHUP, whose default action would end
+        // the process at once, without draining, and systemd would not restart it.
+        reload_tls_on_sighup(self.tls.clone());
         match self.tls {
-            Some((rustls, files)) => {
-                reload_tls_on_sighup(rustls.clone(), files);
+            Some((rustls, _)) => {
                 let mut server =
                     axum_server::from_tcp_rustls(self.listener, rustls)?.handle(handle);
                 server
@@ -178,14 +180,20 @@ pub fn install_crypto_provider() {
 }
 
 /// A renewed certificate (e.g. by certbot) is picked up on SIGHUP without a restart.
-fn reload_tls_on_sighup(rustls: RustlsConfig, files: TlsFiles) {
+/// Without native TLS there is nothing to reload, and SIGHUP is only logged.
+fn reload_tls_on_sighup(tls: Option<(RustlsConfig, TlsFiles)>) {
+    // Registered before returning, so that no SIGHUP after start-up can end the process.
+    #[cfg(unix)]
+    let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        return;
+    };
     #[cfg(unix)]
     tokio::spawn(async move {
-        let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
-        else {
-            return;
-        };
         while hup.recv().await.is_some() {
+            let Some((rustls, files)) = &tls else {
+                tracing::info!("SIGHUP: no TLS certificate configured, nothing to reload");
+                continue;
+            };
             match rustls.reload_from_pem_file(&files.cert, &files.key).await {
                 Ok(()) => tracing::info!("TLS certificate reloaded"),
                 Err(e) => {
@@ -195,7 +203,7 @@ fn reload_tls_on_sighup(rustls: RustlsConfig, files: TlsFiles) {
         }
     });
     #[cfg(not(unix))]
-    let _ = (rustls, files);
+    let _ = tls;
 }
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
