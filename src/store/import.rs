@@ -8,7 +8,7 @@ use std::io::Read;
 use chrono::NaiveDate;
 use sqlx::{Any, Row, Transaction};
 
-use super::{Error as StoreError, Store};
+use super::{Backend, Error as StoreError, Store};
 use crate::rules::ident::Cui;
 use crate::rules::money::Bani;
 
@@ -97,7 +97,7 @@ pub async fn import(store: &Store, kind: Kind, input: impl Read) -> Result<u64, 
         }]));
     }
     let mut tx = store.pool().begin().await?;
-    let mut importer = Importer::new(kind, &mut tx).await?;
+    let mut importer = Importer::new(kind, store.backend(), &mut tx).await?;
     let mut record = csv::StringRecord::new();
     loop {
         let more = reader.read_record(&mut record).map_err(csv_error)?;
@@ -136,6 +136,7 @@ fn csv_error(e: csv::Error) -> ImportError {
 /// Rows checked and waiting to be written in one multi-row statement.
 struct Importer {
     kind: Kind,
+    backend: Backend,
     tax_types: HashSet<i64>,
     pending: Vec<(u64, Vec<Value>)>,
     bad: Vec<BadRow>,
@@ -150,7 +151,11 @@ enum Value {
 }
 
 impl Importer {
-    async fn new(kind: Kind, tx: &mut Transaction<'static, Any>) -> Result<Importer, ImportError> {
+    async fn new(
+        kind: Kind,
+        backend: Backend,
+        tx: &mut Transaction<'static, Any>,
+    ) -> Result<Importer, ImportError> {
         let mut tax_types = HashSet::new();
         if kind == Kind::Debts {
             for row in sqlx::query("SELECT id_tip_suma FROM tax_types")
@@ -162,6 +167,7 @@ impl Importer {
         }
         Ok(Importer {
             kind,
+            backend,
             tax_types,
             pending: Vec::with_capacity(BATCH),
             bad: Vec::new(),
@@ -289,11 +295,27 @@ impl Importer {
             return Ok(());
         }
         let rows = std::mem::take(&mut self.pending);
+        // Within one statement a key may appear once for ON CONFLICT DO UPDATE: keep the
+        // last row of each key (a later row of the file wins, as it would row by row).
+        let rows = match self.kind {
+            Kind::Debts => rows,
+            _ => last_per_key(rows),
+        };
+        if self.backend == Backend::Mysql && self.kind == Kind::TaxTypes {
+            return self.upsert_tax_types_mysql(rows, tx).await;
+        }
+        let mysql = self.backend == Backend::Mysql;
         let (columns, conflict) = match self.kind {
             Kind::TaxTypes => (
                 "tax_types (id_tip_suma, nume, prioritate, iban, detalii_header)",
                 " ON CONFLICT (id_tip_suma) DO UPDATE SET nume = excluded.nume, prioritate = excluded.prioritate, \
                  iban = excluded.iban, detalii_header = excluded.detalii_header",
+            ),
+            // The primary key is the only unique key of taxpayers, so MySQL's ON DUPLICATE
+            // KEY means the same as ON CONFLICT (cui) here.
+            Kind::Persons if mysql => (
+                "taxpayers (cui, nume, adresa)",
+                " ON DUPLICATE KEY UPDATE nume = VALUES(nume), adresa = VALUES(adresa)",
             ),
             Kind::Persons => (
                 "taxpayers (cui, nume, adresa)",
@@ -305,16 +327,18 @@ impl Importer {
                 "",
             ),
         };
-        // Within one statement a key may appear once for ON CONFLICT DO UPDATE: keep the
-        // last row of each key (a later row of the file wins, as it would row by row).
-        let rows = match self.kind {
-            Kind::Debts => rows,
-            _ => last_per_key(rows),
-        };
-        let width = rows[0].1.len();
-        let mut sql = format!("INSERT INTO {columns} VALUES ");
+        let sql = format!(
+            "INSERT INTO {columns} VALUES {}{conflict}",
+            self.values_list(rows.len(), rows[0].1.len())
+        );
+        self.write(&sql, &rows, tx).await
+    }
+
+    /// `(?,?,…),(…)` or `($1,$2,…),(…)`: the placeholders of a multi-row INSERT.
+    fn values_list(&self, rows: usize, width: usize) -> String {
+        let mut sql = String::new();
         let mut n = 1;
-        for (i, _) in rows.iter().enumerate() {
+        for i in 0..rows {
             if i > 0 {
                 sql.push(',');
             }
@@ -328,9 +352,19 @@ impl Importer {
             }
             sql.push(')');
         }
-        sql.push_str(conflict);
-        let mut q = sqlx::query(&sql);
-        for (_, values) in &rows {
+        self.backend.sql(&sql).into_owned()
+    }
+
+    /// Runs `sql` with the values of `rows`; a row the database refuses (a constraint)
+    /// becomes a bad row of the report, anything else an error.
+    async fn write(
+        &mut self,
+        sql: &str,
+        rows: &[(u64, Vec<Value>)],
+        tx: &mut Transaction<'static, Any>,
+    ) -> Result<(), ImportError> {
+        let mut q = sqlx::query(sql);
+        for (_, values) in rows {
             for v in values {
                 q = match v {
                     Value::Int(i) => q.bind(*i),
@@ -365,6 +399,71 @@ impl Importer {
         }
     }
 
+    /// MySQL's ON DUPLICATE KEY UPDATE fires on any unique key, and tax_types has two (the
+    /// code and the non-zero priority): a new code with a taken priority would silently
+    /// overwrite the other type. So the codes already present are updated by code and the
+    /// new ones inserted, and a taken priority is refused as on the other databases.
+    async fn upsert_tax_types_mysql(
+        &mut self,
+        rows: Vec<(u64, Vec<Value>)>,
+        tx: &mut Transaction<'static, Any>,
+    ) -> Result<(), ImportError> {
+        let ids: Vec<i64> = rows
+            .iter()
+            .filter_map(|(_, v)| match v[0] {
+                Value::Int(i) => Some(i),
+                _ => None,
+            })
+            .collect();
+        let sql = format!(
+            "SELECT id_tip_suma FROM tax_types WHERE id_tip_suma IN ({}) FOR UPDATE",
+            vec!["?"; ids.len()].join(",")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in &ids {
+            q = q.bind(*id);
+        }
+        let existing: HashSet<i64> = q
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<i64, _>(0))
+            .collect::<Result<_, _>>()?;
+        let (old, new): (Vec<_>, Vec<_>) = rows
+            .into_iter()
+            .partition(|(_, v)| matches!(v[0], Value::Int(i) if existing.contains(&i)));
+        for (line, v) in old {
+            // The values in the order of the SET list, the code last.
+            let row = vec![(
+                line,
+                vec![
+                    v[1].clone(),
+                    v[2].clone(),
+                    v[3].clone(),
+                    v[4].clone(),
+                    v[0].clone(),
+                ],
+            )];
+            self.write(
+                "UPDATE tax_types SET nume = ?, prioritate = ?, iban = ?, detalii_header = ? WHERE id_tip_suma = ?",
+                &row,
+                tx,
+            )
+            .await?;
+            if !self.bad.is_empty() {
+                return Ok(());
+            }
+        }
+        if !new.is_empty() {
+            let sql = format!(
+                "INSERT INTO tax_types (id_tip_suma, nume, prioritate, iban, detalii_header) VALUES {}",
+                self.values_list(new.len(), new[0].1.len())
+            );
+            self.write(&sql, &new, tx).await?;
+        }
+        Ok(())
+    }
+
     /// Adds a bad row for every pending debt whose taxpayer is not in the register.
     /// Returns true when there was one.
     async fn report_unknown_taxpayers(
@@ -386,6 +485,7 @@ impl Importer {
             "SELECT cui FROM taxpayers WHERE cui IN ({})",
             placeholders.join(",")
         );
+        let sql = self.backend.sql(&sql);
         let mut q = sqlx::query(&sql);
         for c in &cuis {
             q = q.bind(c.to_string());
@@ -394,7 +494,7 @@ impl Importer {
             .fetch_all(&mut **tx)
             .await?
             .iter()
-            .map(|r| r.try_get::<String, _>(0))
+            .map(|r| super::text(r, 0))
             .collect::<Result<_, _>>()?;
         let mut found = false;
         for (line, v) in &self.pending {
