@@ -64,6 +64,8 @@ pub enum Db {
 
 pub struct TestApp {
     pub url: String,
+    /// The database the server runs on, for a second server or the CLI.
+    pub database_url: String,
     pub addr: std::net::SocketAddr,
     pub store: Store,
     pub http: reqwest::Client,
@@ -169,6 +171,13 @@ impl TestApp {
         TestApp::spawn_with(config(database_url), dir).await
     }
 
+    /// A configuration on a fresh database, for a test that changes options or runs the
+    /// server itself; the folder (SQLite) must live as long as the database is used.
+    pub async fn fresh_config(db: Db) -> (Config, Option<tempfile::TempDir>) {
+        let (database_url, dir) = fresh_database(db).await;
+        (config(database_url), dir)
+    }
+
     pub async fn spawn_with(config: Config, dir: Option<tempfile::TempDir>) -> TestApp {
         let app = Application::build(&config)
             .await
@@ -178,6 +187,7 @@ impl TestApp {
         tokio::spawn(app.run(std::future::pending()));
         TestApp {
             url: format!("http://{addr}{}", config.soap_path),
+            database_url: config.database_url.clone(),
             addr,
             store,
             http: reqwest::Client::new(),
