@@ -1,4 +1,4 @@
-//! The command line: serve, migrate, import, sign and call.
+//! The command line: serve, migrate, import, sign, call and audit.
 
 use std::path::PathBuf;
 
@@ -58,6 +58,28 @@ pub enum Command {
         /// The exact concatenated text to sign (see docs: which values, in which order).
         text: String,
     },
+    /// Prints the audit log of SOAP requests (newest first) from the configured database.
+    /// Times are UTC; CNPs are masked but for their last three digits.
+    Audit {
+        /// Only requests at or after this time: "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS" (UTC).
+        #[arg(long, value_name = "TIME")]
+        since: Option<String>,
+        /// Only requests at or before this time (a bare date includes the whole day).
+        #[arg(long, value_name = "TIME")]
+        until: Option<String>,
+        /// Only one operation.
+        #[arg(long, value_enum)]
+        operation: Option<AuditOperation>,
+        /// Only requests answered with this fault code (1, 2 or 3).
+        #[arg(long, value_name = "CODE", value_parser = clap::value_parser!(u8).range(1..=3))]
+        fault: Option<u8>,
+        /// At most this many rows.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Calls a running server exactly as ghiseul.ro does and prints the verified answer.
     Call {
         /// The SOAP endpoint. Default: the configured public URL.
@@ -75,6 +97,25 @@ pub enum Command {
         #[command(subcommand)]
         operation: CallOperation,
     },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuditOperation {
+    /// getSumeDePlataPePersoana
+    #[value(name = "getSume", alias = "getSumeDePlataPePersoana")]
+    GetSume,
+    /// inregistrareIncasari
+    #[value(name = "inregistrare", alias = "inregistrareIncasari")]
+    Inregistrare,
+}
+
+impl AuditOperation {
+    fn name(self) -> &'static str {
+        match self {
+            AuditOperation::GetSume => "getSumeDePlataPePersoana",
+            AuditOperation::Inregistrare => "inregistrareIncasari",
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -169,6 +210,45 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::CheckConfig => check_config(file).await,
+        Command::Audit {
+            since,
+            until,
+            operation,
+            fault,
+            limit,
+            json,
+        } => {
+            let time = |t: Option<String>, end: bool| -> anyhow::Result<_> {
+                t.map(|t| {
+                    crate::store::audit::parse_time(&t, end).with_context(|| {
+                        format!("`{t}` is not a time: use \"YYYY-MM-DD\" or \"YYYY-MM-DD HH:MM:SS\" (UTC)")
+                    })
+                })
+                .transpose()
+            };
+            let filter = crate::store::audit::Filter {
+                since: time(since, false)?,
+                until: time(until, true)?,
+                operation: operation.map(AuditOperation::name),
+                fault_code: fault,
+                limit,
+            };
+            let config = Config::resolve(file, &process_env, false)?;
+            let store = open_store(&config).await?;
+            let rows = crate::store::audit::query(&store, &filter)
+                .await
+                .context("reading the audit log (run `ghiseul-connector migrate` if the database predates it)")?;
+            let out = if json {
+                serde_json::to_string_pretty(&rows)? + "\n"
+            } else if rows.is_empty() {
+                "No audit rows match.\n".to_string()
+            } else {
+                crate::store::audit::format_table(&rows)
+            };
+            use std::io::Write as _;
+            let _ = std::io::stdout().write_all(out.as_bytes());
+            Ok(())
+        }
         Command::Sign { key, text } => {
             println!("{}", Signer::new(key.as_bytes()).sign(&text));
             Ok(())

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, RawQuery, Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -22,6 +22,7 @@ use crate::metrics::Metrics;
 use crate::protocol::read::{self, Request as SoapRequest};
 use crate::protocol::{envelope, write, Limits, SoapVersion};
 use crate::service::{self, Service};
+use crate::store::audit::{self, AuditLog};
 
 /// What every handler shares.
 #[derive(Clone)]
@@ -34,6 +35,8 @@ pub struct AppState {
     pub db_timeout: Duration,
     pub metrics: Arc<Metrics>,
     pub guard: Arc<Guard>,
+    /// Where every SOAP request leaves its audit record (GDPR).
+    pub audit: AuditLog,
 }
 
 /// The checks made before a SOAP request is read.
@@ -93,7 +96,58 @@ pub fn soap_router(state: AppState, soap_path: &str) -> Router {
             limit_in_flight,
         ))
         .layer(middleware::from_fn_with_state(state.clone(), allowlist))
+        .layer(middleware::from_fn_with_state(state.clone(), audit_request))
         .with_state(state)
+}
+
+/// What the SOAP handler (or a guard) tells the audit layer about a request, through the
+/// response's extensions.
+#[derive(Clone, Debug)]
+struct AuditNote {
+    operation: &'static str,
+    /// Already masked.
+    cui: String,
+    fault: Option<u8>,
+    refused: bool,
+}
+
+fn noted(mut response: Response, note: AuditNote) -> Response {
+    response.extensions_mut().insert(note);
+    response
+}
+
+/// Outermost layer of the SOAP endpoint: one audit record per POST, whatever became of it.
+/// A response without a note was turned away before the handler (allow list 403, body too
+/// large 413, body too slow 408): refused.
+async fn audit_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if request.method() != Method::POST {
+        return next.run(request).await;
+    }
+    let started = Instant::now();
+    let mut record = audit::Record::now("-", String::new(), String::new());
+    if let Some(peer) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        record.source = state
+            .guard
+            .client_ip(peer.0.ip(), request.headers())
+            .to_string();
+    }
+    let response = next.run(request).await;
+    match response.extensions().get::<AuditNote>() {
+        Some(note) => {
+            record.operation = note.operation;
+            record.cui = note.cui.clone();
+            record.fault_code = note.fault;
+            record.outcome = match (note.refused, note.fault) {
+                (true, _) => audit::Outcome::Refused,
+                (false, Some(_)) => audit::Outcome::Fault,
+                (false, None) => audit::Outcome::Ok,
+            };
+        }
+        None => record.outcome = audit::Outcome::Refused,
+    }
+    record.duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
+    state.audit.record(record);
+    response
 }
 
 /// /health and /metrics, for the admin listener or beside the SOAP endpoint.
@@ -128,7 +182,13 @@ async fn limit_in_flight(State(state): State<AppState>, request: Request, next: 
             FaultCode::Unavailable,
             "prea multe cereri simultane".to_string(),
         );
-        return fault(version, &f);
+        let note = AuditNote {
+            operation: "-",
+            cui: String::new(),
+            fault: Some(f.code.number()),
+            refused: true,
+        };
+        return noted(fault(version, &f), note);
     };
     state.metrics.in_flight().inc();
     let response = next.run(request).await;
@@ -192,12 +252,21 @@ async fn soap(
     };
     let started = Instant::now();
     let hint = SoapVersion::from_content_type(content_type(&headers));
+    let note = |operation: &'static str, cui: &str, fault: Option<u8>| AuditNote {
+        operation,
+        cui: audit_cui(cui),
+        fault,
+        refused: false,
+    };
     let envelope = match envelope::parse(&body, state.limits) {
         Ok(e) => e,
         Err(e) => {
             tracing::info!(reason = %e.reason, "refused: not a valid SOAP request");
             state.metrics.request("invalid", Some(1), started.elapsed());
-            return fault(e.version.unwrap_or(hint), &Fault::from(e));
+            return noted(
+                fault(e.version.unwrap_or(hint), &Fault::from(e)),
+                note("-", "", Some(1)),
+            );
         }
     };
     let version = envelope.version;
@@ -206,34 +275,58 @@ async fn soap(
         Err(e) => {
             tracing::info!(operation = %envelope.operation.name, reason = %e, "refused: invalid message");
             state.metrics.request("invalid", Some(1), started.elapsed());
-            return fault(version, &Fault::from(e));
+            let operation = match envelope.operation.name.as_str() {
+                "getSumeDePlataPePersoana" => "getSumeDePlataPePersoana",
+                "inregistrareIncasari" => "inregistrareIncasari",
+                _ => "-",
+            };
+            return noted(
+                fault(version, &Fault::from(e)),
+                note(operation, "", Some(1)),
+            );
         }
     };
     let timeout = state.db_timeout;
     match request {
         SoapRequest::Sume(r) => {
+            const OP: &str = "getSumeDePlataPePersoana";
             let result = within(timeout, state.service.sume_de_plata(&r)).await;
-            finish(&state, "getSumeDePlataPePersoana", &r.cui, &result, started);
+            finish(&state, OP, &r.cui, &result, started);
             match result {
-                Ok(resp) => ok(
-                    version,
-                    write::sume_response(version, &state.namespace, &resp),
+                Ok(resp) => noted(
+                    ok(
+                        version,
+                        write::sume_response(version, &state.namespace, &resp),
+                    ),
+                    note(OP, &r.cui, None),
                 ),
-                Err(e) => fault(version, &Fault::from(&e)),
+                Err(e) => {
+                    let f = Fault::from(&e);
+                    let code = f.code.number();
+                    noted(fault(version, &f), note(OP, &r.cui, Some(code)))
+                }
             }
         }
         SoapRequest::Incasari(r) => {
+            const OP: &str = "inregistrareIncasari";
             let result = within(timeout, state.service.inregistrare_incasari(&r)).await;
-            finish(&state, "inregistrareIncasari", &r.cui, &result, started);
+            finish(&state, OP, &r.cui, &result, started);
             match result {
                 Ok(outcome) => {
                     state.metrics.payment(outcome.as_str());
-                    ok(
-                        version,
-                        write::incasari_response(version, &state.namespace, outcome.answer()),
+                    noted(
+                        ok(
+                            version,
+                            write::incasari_response(version, &state.namespace, outcome.answer()),
+                        ),
+                        note(OP, &r.cui, None),
                     )
                 }
-                Err(e) => fault(version, &Fault::from(&e)),
+                Err(e) => {
+                    let f = Fault::from(&e);
+                    let code = f.code.number();
+                    noted(fault(version, &f), note(OP, &r.cui, Some(code)))
+                }
             }
         }
     }
@@ -329,6 +422,14 @@ pub fn mask_cui(cui: &str) -> String {
     }
 }
 
+/// A CUI fit for the audit log: masked as in the logs (`mask_cui`), and cut to its last 32
+/// characters so that a junk value cannot fill the table.
+pub fn audit_cui(cui: &str) -> String {
+    let masked = mask_cui(cui);
+    let n = masked.chars().count();
+    masked.chars().skip(n.saturating_sub(32)).collect()
+}
+
 fn ok(version: SoapVersion, xml: String) -> Response {
     ([(header::CONTENT_TYPE, version.content_type())], xml).into_response()
 }
@@ -361,6 +462,14 @@ mod tests {
     fn cnp_is_masked_in_logs_but_for_the_last_three_digits() {
         assert_eq!(mask_cui("1800101221111"), "**********111");
         assert_eq!(mask_cui("18547290"), "18547290");
+    }
+
+    #[test]
+    fn audit_cui_is_masked_and_bounded() {
+        assert_eq!(audit_cui("1750315400014"), "**********014");
+        assert_eq!(audit_cui(" 1750315400014 "), "**********014");
+        let junk = "9".repeat(5000);
+        assert_eq!(audit_cui(&junk), format!("{}999", "*".repeat(29)));
     }
 
     #[test]

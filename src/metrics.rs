@@ -42,6 +42,7 @@ pub struct Metrics {
     pool_size: Gauge,
     pool_idle: Gauge,
     in_flight: Gauge,
+    audit_dropped: Counter,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -64,6 +65,7 @@ impl Default for Metrics {
         let refused = Family::<RefusedLabels, Counter>::default();
         let (pool_size, pool_idle, in_flight) =
             (Gauge::default(), Gauge::default(), Gauge::default());
+        let audit_dropped = Counter::default();
         registry.register(
             "requests",
             "SOAP requests by operation, outcome and fault code",
@@ -99,6 +101,11 @@ impl Default for Metrics {
             "SOAP requests being answered",
             in_flight.clone(),
         );
+        registry.register(
+            "audit_dropped",
+            "Audit rows lost: the queue to the audit writer was full or the database refused them",
+            audit_dropped.clone(),
+        );
         Metrics {
             registry,
             requests,
@@ -108,6 +115,7 @@ impl Default for Metrics {
             pool_size,
             pool_idle,
             in_flight,
+            audit_dropped,
         }
     }
 }
@@ -142,6 +150,11 @@ impl Metrics {
 
     pub fn refused(&self, reason: &'static str) {
         self.refused.get_or_create(&RefusedLabels { reason }).inc();
+    }
+
+    /// Counts the audit rows that were dropped (see `store::audit`).
+    pub fn audit_dropped(&self) -> &Counter {
+        &self.audit_dropped
     }
 
     pub fn in_flight(&self) -> &Gauge {

@@ -16,10 +16,15 @@ use crate::metrics::Metrics;
 use crate::protocol::{wsdl, Limits};
 use crate::rules::check::Signer;
 use crate::service::Service;
+use crate::store::audit;
 use crate::store::{Store, Timeouts};
 
 /// How long requests in flight may take to finish after a stop signal.
 const DRAIN: Duration = Duration::from_secs(30);
+
+/// Audit records waiting for the writer; beyond this they are dropped and counted, so a
+/// slow database never holds up an answer.
+const AUDIT_QUEUE: usize = 10_000;
 
 pub struct Application {
     listener: std::net::TcpListener,
@@ -29,6 +34,8 @@ pub struct Application {
     tls: Option<(RustlsConfig, TlsFiles)>,
     read_timeout: Duration,
     store: Store,
+    audit_writer: audit::Writer,
+    audit_retention_days: u32,
 }
 
 impl Application {
@@ -43,13 +50,21 @@ impl Application {
         if let Some(next) = &config.hmac_key_next {
             signer = signer.with_next_key(next.as_bytes());
         }
+        let metrics = Metrics::shared();
+        let (audit_log, audit_queue) = audit::channel(AUDIT_QUEUE, metrics.audit_dropped().clone());
+        let audit_writer = audit::spawn_writer(
+            store.clone(),
+            audit_queue,
+            audit::WriterSettings::default(),
+            metrics.audit_dropped().clone(),
+        );
         let state = AppState {
             service: Service::new(store.clone(), signer),
             wsdl: Arc::from(wsdl::render(&config.public_url, &config.namespace)),
             namespace: Arc::from(config.namespace.as_str()),
             limits: Limits::default(),
             db_timeout: Duration::from_secs(config.db_timeout_secs),
-            metrics: Metrics::shared(),
+            metrics,
             guard: Arc::new(Guard {
                 allow: config.allow.clone(),
                 trusted_proxies: config.trusted_proxies.clone(),
@@ -57,6 +72,7 @@ impl Application {
                 body_limit: config.body_limit_bytes,
                 read_timeout: Duration::from_secs(config.read_timeout_secs),
             }),
+            audit: audit_log,
         };
         let tls = match &config.tls {
             Some(files) => Some((load_tls(files).await?, files.clone())),
@@ -80,6 +96,8 @@ impl Application {
             tls,
             read_timeout: Duration::from_secs(config.read_timeout_secs),
             store,
+            audit_writer,
+            audit_retention_days: config.audit_retention_days,
         })
     }
 
@@ -100,11 +118,13 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes, then stops accepting, lets the requests in flight
-    /// finish (up to 30 s) and closes the database.
+    /// finish (up to 30 s), writes the pending audit rows and closes the database. Expired
+    /// audit rows are deleted at start and every hour.
     pub async fn run(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let retention = audit::spawn_retention(self.store.clone(), self.audit_retention_days);
         let handle: Handle<SocketAddr> = Handle::new();
         let admin_handle: Handle<SocketAddr> = Handle::new();
         {
@@ -132,7 +152,7 @@ impl Application {
         // Always handled: `systemctl reload` sends SIGHUP, whose default action would end
         // the process at once, without draining, and systemd would not restart it.
         reload_tls_on_sighup(self.tls.clone());
-        match self.tls {
+        let served = match self.tls {
             Some((rustls, _)) => {
                 let mut server =
                     axum_server::from_tcp_rustls(self.listener, rustls)?.handle(handle);
@@ -140,7 +160,7 @@ impl Application {
                     .http_builder()
                     .http1()
                     .header_read_timeout(self.read_timeout);
-                server.serve(app).await.context("serving HTTPS")?;
+                server.serve(app).await.context("serving HTTPS")
             }
             None => {
                 let mut server = axum_server::from_tcp(self.listener)?.handle(handle);
@@ -148,11 +168,15 @@ impl Application {
                     .http_builder()
                     .http1()
                     .header_read_timeout(self.read_timeout);
-                server.serve(app).await.context("serving HTTP")?;
+                server.serve(app).await.context("serving HTTP")
             }
+        };
+        if let Some(r) = retention {
+            r.abort();
         }
+        self.audit_writer.flush_and_stop().await;
         self.store.close().await;
-        Ok(())
+        served
     }
 }
 

@@ -1,5 +1,6 @@
 //! The web service end to end, one test per rule of Annex 1 and interface.md, run against
-//! SQLite and (with GHISEUL_TEST_POSTGRES_URL set and `--ignored`) PostgreSQL.
+//! SQLite and (with `--ignored` and GHISEUL_TEST_POSTGRES_URL / GHISEUL_TEST_MYSQL_URL set)
+//! PostgreSQL and MariaDB/MySQL.
 
 mod common;
 
@@ -65,6 +66,15 @@ macro_rules! on_every_backend {
                 }
             )*
         }
+        mod mysql {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs MariaDB/MySQL: set GHISEUL_TEST_MYSQL_URL and run with --ignored"]
+                async fn $name() {
+                    super::$name(super::Db::Mysql).await
+                }
+            )*
+        }
     };
 }
 
@@ -104,6 +114,8 @@ on_every_backend!(
     concurrent_payments_of_one_person_are_all_allocated,
     wsdl_is_served_with_the_configured_url,
     health_answers_ok_with_a_usable_database,
+    import_updates_a_known_tax_type_and_refuses_a_taken_priority_keeping_nothing,
+    import_keeps_romanian_diacritics,
 );
 
 async fn statement_lists_prioritised_types_first_then_by_code(db: Db) {
@@ -414,7 +426,9 @@ async fn database_unavailable_is_fault_3_without_internals(db: Db) {
             "{what}: {answer}"
         );
         let lower = answer.to_lowercase();
-        for leak in ["select", "insert", "sqlx", "pool", "sqlite", "postgres"] {
+        for leak in [
+            "select", "insert", "sqlx", "pool", "sqlite", "postgres", "mysql", "mariadb",
+        ] {
             assert!(
                 !lower.contains(leak),
                 "{what} answer reveals {leak}: {answer}"
@@ -738,4 +752,69 @@ async fn health_answers_ok_with_a_usable_database(db: Db) {
         .await
         .unwrap();
     assert_eq!(r.status(), 503);
+}
+
+async fn import_updates_a_known_tax_type_and_refuses_a_taken_priority_keeping_nothing(db: Db) {
+    use ghiseul_connector::store::import::{import, ImportError, Kind};
+    let app = TestApp::spawn(db).await;
+    // Type 1 renamed and moved to priority 4, type 20 new: both kept.
+    let ok = "id_tip_suma,nume,prioritate,iban\n1,Impozit clădiri nou,4,RO1\n20,Taxă nouă,0,RO2\n";
+    assert_eq!(
+        import(&app.store, Kind::TaxTypes, ok.as_bytes())
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        app.scalar("SELECT prioritate FROM tax_types WHERE id_tip_suma = 1")
+            .await,
+        4
+    );
+    // Type 21 asks for priority 2, which type 2 holds: refused, and type 7's change in the
+    // same file is not kept either (all or nothing), nor is type 2 overwritten.
+    let bad = "id_tip_suma,nume,prioritate,iban\n7,Salubrizare,5,RO3\n21,Alta,2,RO4\n";
+    match import(&app.store, Kind::TaxTypes, bad.as_bytes()).await {
+        Err(ImportError::BadRows(rows)) => assert!(!rows.is_empty()),
+        other => panic!("expected bad rows, got {other:?}"),
+    }
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM tax_types WHERE id_tip_suma = 21")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.scalar("SELECT prioritate FROM tax_types WHERE id_tip_suma = 7")
+            .await,
+        0
+    );
+    assert_eq!(
+        app.scalar("SELECT prioritate FROM tax_types WHERE id_tip_suma = 2")
+            .await,
+        2
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM tax_types").await, 6);
+}
+
+async fn import_keeps_romanian_diacritics(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let r = expect_ok(app.get_sume(POPESCU).await);
+    let amenzi = r.sume.iter().find(|t| t.id_tip_suma == "5").unwrap();
+    assert_eq!(
+        amenzi.detalii_header,
+        [
+            "Proces-verbal",
+            "Debit",
+            "Rămășiță",
+            "Majorări",
+            "Penalități"
+        ]
+    );
+    let row = sqlx::query("SELECT nume FROM taxpayers WHERE cui = '1800101221111'")
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        ghiseul_connector::store::text(&row, 0).unwrap(),
+        "Popescu Ștefan"
+    );
 }

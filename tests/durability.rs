@@ -1,6 +1,7 @@
 //! Durability: the database decides, never process memory. Several instances share one
 //! database; the database goes away under load and comes back; no payment is lost or
-//! doubled. PostgreSQL tests are #[ignore]d unless GHISEUL_TEST_POSTGRES_URL is set.
+//! doubled. PostgreSQL and MariaDB tests are #[ignore]d unless GHISEUL_TEST_POSTGRES_URL /
+//! GHISEUL_TEST_MYSQL_URL are set.
 
 mod common;
 
@@ -90,6 +91,16 @@ macro_rules! on_backends {
                 #[ignore = "needs PostgreSQL: set GHISEUL_TEST_POSTGRES_URL"]
                 async fn $name() {
                     super::$name(Db::Postgres).await;
+                }
+            )*
+        }
+        mod mysql {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                #[ignore = "needs MariaDB/MySQL: set GHISEUL_TEST_MYSQL_URL"]
+                async fn $name() {
+                    super::$name(Db::Mysql).await;
                 }
             )*
         }

@@ -106,8 +106,7 @@ pub async fn import(store: &Store, kind: Kind, input: impl Read) -> Result<u64, 
             .execute(&mut *tx)
             .await?;
     }
-    let numbered = store.backend() == Backend::Postgres;
-    let mut importer = Importer::new(kind, numbered, &mut tx).await?;
+    let mut importer = Importer::new(kind, store.backend(), &mut tx).await?;
     let mut record = csv::StringRecord::new();
     loop {
         let more = reader.read_record(&mut record).map_err(csv_error)?;
@@ -146,19 +145,19 @@ fn csv_error(e: csv::Error) -> ImportError {
 /// Rows checked and waiting to be written in one multi-row statement.
 struct Importer {
     kind: Kind,
+    backend: Backend,
     tax_types: HashSet<i64>,
     pending: Vec<(u64, Vec<Value>)>,
     bad: Vec<BadRow>,
     written: u64,
-    /// `$1, $2, …` (PostgreSQL) or `?` (SQLite). SQLite looks a numbered parameter up by
-    /// name in a list, once per bound value: with thousands of them per statement that is
-    /// quadratic and took 75% of an import's time; anonymous `?` costs nothing.
-    numbered: bool,
 }
 
 impl Importer {
+    /// `$1, $2, …` (PostgreSQL) or `?` (SQLite, MySQL). SQLite looks a numbered parameter
+    /// up by name in a list, once per bound value: with thousands of them per statement
+    /// that is quadratic and took 75% of an import's time; anonymous `?` costs nothing.
     fn placeholder(&self, sql: &mut String, n: usize) {
-        if self.numbered {
+        if self.backend == Backend::Postgres {
             sql.push('$');
             sql.push_str(&n.to_string());
         } else {
@@ -177,7 +176,7 @@ enum Value {
 impl Importer {
     async fn new(
         kind: Kind,
-        numbered: bool,
+        backend: Backend,
         tx: &mut Transaction<'static, Any>,
     ) -> Result<Importer, ImportError> {
         let mut tax_types = HashSet::new();
@@ -191,11 +190,11 @@ impl Importer {
         }
         Ok(Importer {
             kind,
+            backend,
             tax_types,
             pending: Vec::with_capacity(BATCH),
             bad: Vec::new(),
             written: 0,
-            numbered,
         })
     }
 
@@ -319,11 +318,27 @@ impl Importer {
             return Ok(());
         }
         let rows = std::mem::take(&mut self.pending);
+        // Within one statement a key may appear once for ON CONFLICT DO UPDATE: keep the
+        // last row of each key (a later row of the file wins, as it would row by row).
+        let rows = match self.kind {
+            Kind::Debts => rows,
+            _ => last_per_key(rows),
+        };
+        if self.backend == Backend::Mysql && self.kind == Kind::TaxTypes {
+            return self.upsert_tax_types_mysql(rows, tx).await;
+        }
+        let mysql = self.backend == Backend::Mysql;
         let (columns, conflict) = match self.kind {
             Kind::TaxTypes => (
                 "tax_types (id_tip_suma, nume, prioritate, iban, detalii_header)",
                 " ON CONFLICT (id_tip_suma) DO UPDATE SET nume = excluded.nume, prioritate = excluded.prioritate, \
                  iban = excluded.iban, detalii_header = excluded.detalii_header",
+            ),
+            // The primary key is the only unique key of taxpayers, so MySQL's ON DUPLICATE
+            // KEY means the same as ON CONFLICT (cui) here.
+            Kind::Persons if mysql => (
+                "taxpayers (cui, nume, adresa)",
+                " ON DUPLICATE KEY UPDATE nume = VALUES(nume), adresa = VALUES(adresa)",
             ),
             Kind::Persons => (
                 "taxpayers (cui, nume, adresa)",
@@ -335,16 +350,18 @@ impl Importer {
                 "",
             ),
         };
-        // Within one statement a key may appear once for ON CONFLICT DO UPDATE: keep the
-        // last row of each key (a later row of the file wins, as it would row by row).
-        let rows = match self.kind {
-            Kind::Debts => rows,
-            _ => last_per_key(rows),
-        };
-        let width = rows[0].1.len();
-        let mut sql = format!("INSERT INTO {columns} VALUES ");
+        let sql = format!(
+            "INSERT INTO {columns} VALUES {}{conflict}",
+            self.values_list(rows.len(), rows[0].1.len())
+        );
+        self.write(&sql, &rows, tx).await
+    }
+
+    /// `(?,?,…),(…)` or `($1,$2,…),(…)`: the placeholders of a multi-row INSERT.
+    fn values_list(&self, rows: usize, width: usize) -> String {
+        let mut sql = String::new();
         let mut n = 1;
-        for (i, _) in rows.iter().enumerate() {
+        for i in 0..rows {
             if i > 0 {
                 sql.push(',');
             }
@@ -358,9 +375,19 @@ impl Importer {
             }
             sql.push(')');
         }
-        sql.push_str(conflict);
-        let mut q = sqlx::query(&sql);
-        for (_, values) in &rows {
+        sql
+    }
+
+    /// Runs `sql` with the values of `rows`; a row the database refuses (a constraint)
+    /// becomes a bad row of the report, anything else an error.
+    async fn write(
+        &mut self,
+        sql: &str,
+        rows: &[(u64, Vec<Value>)],
+        tx: &mut Transaction<'static, Any>,
+    ) -> Result<(), ImportError> {
+        let mut q = sqlx::query(sql);
+        for (_, values) in rows {
             for v in values {
                 q = match v {
                     Value::Int(i) => q.bind(*i),
@@ -395,6 +422,71 @@ impl Importer {
         }
     }
 
+    /// MySQL's ON DUPLICATE KEY UPDATE fires on any unique key, and tax_types has two (the
+    /// code and the non-zero priority): a new code with a taken priority would silently
+    /// overwrite the other type. So the codes already present are updated by code and the
+    /// new ones inserted, and a taken priority is refused as on the other databases.
+    async fn upsert_tax_types_mysql(
+        &mut self,
+        rows: Vec<(u64, Vec<Value>)>,
+        tx: &mut Transaction<'static, Any>,
+    ) -> Result<(), ImportError> {
+        let ids: Vec<i64> = rows
+            .iter()
+            .filter_map(|(_, v)| match v[0] {
+                Value::Int(i) => Some(i),
+                _ => None,
+            })
+            .collect();
+        let sql = format!(
+            "SELECT id_tip_suma FROM tax_types WHERE id_tip_suma IN ({}) FOR UPDATE",
+            vec!["?"; ids.len()].join(",")
+        );
+        let mut q = sqlx::query(&sql);
+        for id in &ids {
+            q = q.bind(*id);
+        }
+        let existing: HashSet<i64> = q
+            .fetch_all(&mut **tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get::<i64, _>(0))
+            .collect::<Result<_, _>>()?;
+        let (old, new): (Vec<_>, Vec<_>) = rows
+            .into_iter()
+            .partition(|(_, v)| matches!(v[0], Value::Int(i) if existing.contains(&i)));
+        for (line, v) in old {
+            // The values in the order of the SET list, the code last.
+            let row = vec![(
+                line,
+                vec![
+                    v[1].clone(),
+                    v[2].clone(),
+                    v[3].clone(),
+                    v[4].clone(),
+                    v[0].clone(),
+                ],
+            )];
+            self.write(
+                "UPDATE tax_types SET nume = ?, prioritate = ?, iban = ?, detalii_header = ? WHERE id_tip_suma = ?",
+                &row,
+                tx,
+            )
+            .await?;
+            if !self.bad.is_empty() {
+                return Ok(());
+            }
+        }
+        if !new.is_empty() {
+            let sql = format!(
+                "INSERT INTO tax_types (id_tip_suma, nume, prioritate, iban, detalii_header) VALUES {}",
+                self.values_list(new.len(), new[0].1.len())
+            );
+            self.write(&sql, &new, tx).await?;
+        }
+        Ok(())
+    }
+
     /// Adds a bad row for every pending debt whose taxpayer is not in the register.
     /// Returns true when there was one.
     async fn report_unknown_taxpayers(
@@ -427,7 +519,7 @@ impl Importer {
             .fetch_all(&mut **tx)
             .await?
             .iter()
-            .map(|r| r.try_get::<String, _>(0))
+            .map(|r| super::text(r, 0))
             .collect::<Result<_, _>>()?;
         let mut found = false;
         for (line, v) in &self.pending {

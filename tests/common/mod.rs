@@ -1,5 +1,6 @@
-//! Starts the real server on a random port against a fresh database (a new SQLite file,
-//! or a new PostgreSQL schema), with a small register loaded through the CSV importer.
+//! Starts the real server on a random port against a fresh database (a new SQLite file, a
+//! new PostgreSQL schema or a new MariaDB/MySQL database), with a small register loaded
+//! through the CSV importer.
 #![allow(dead_code)]
 
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -10,7 +11,7 @@ use ghiseul_connector::messages::{SumaIncasata, SumeResponse};
 use ghiseul_connector::protocol::SoapVersion;
 use ghiseul_connector::startup::Application;
 use ghiseul_connector::store::import::{import, Kind};
-use ghiseul_connector::store::Store;
+use ghiseul_connector::store::{Backend, Store};
 
 /// The key of the known-answer vectors (`openssl dgst -sha1 -hmac cheie-secreta-test`).
 pub const KEY: &str = "cheie-secreta-test";
@@ -58,14 +59,15 @@ cui,id_tip_suma,descriere,debit,ramasita,majorari,penalitati,scadenta
 pub enum Db {
     Sqlite,
     Postgres,
+    Mysql,
 }
 
 pub struct TestApp {
     pub url: String,
+    /// The database the server runs on, for a second server or the CLI.
+    pub database_url: String,
     pub addr: std::net::SocketAddr,
     pub store: Store,
-    /// The database this server uses, for a second instance on the same data.
-    pub database_url: String,
     pub http: reqwest::Client,
     _dir: Option<tempfile::TempDir>,
 }
@@ -108,6 +110,31 @@ async fn fresh_database(db: Db) -> (String, Option<tempfile::TempDir>) {
                 None,
             )
         }
+        Db::Mysql => {
+            let base = std::env::var("GHISEUL_TEST_MYSQL_URL").expect(
+                "GHISEUL_TEST_MYSQL_URL must be set to run the MariaDB/MySQL tests, \
+                 e.g. mysql://root@127.0.0.1:3306/test",
+            );
+            // A MySQL schema is a database: make one per test, named after the one in the
+            // URL so that a CI run can drop its own afterwards (`<db>_%`).
+            let (server, rest) = base.rsplit_once('/').expect("a URL with a database name");
+            let (db, query) = match rest.split_once('?') {
+                Some((d, q)) => (d, format!("?{q}")),
+                None => (rest, String::new()),
+            };
+            let name = format!("{db}_{}", unique_name());
+            sqlx::any::install_default_drivers();
+            let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&base)
+                .await
+                .unwrap();
+            sqlx::query(&format!(
+                "CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+            ))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+            (format!("{server}/{name}{query}"), None)
+        }
     }
 }
 
@@ -144,6 +171,13 @@ impl TestApp {
         TestApp::spawn_with(config(database_url), dir).await
     }
 
+    /// A configuration on a fresh database, for a test that changes options or runs the
+    /// server itself; the folder (SQLite) must live as long as the database is used.
+    pub async fn fresh_config(db: Db) -> (Config, Option<tempfile::TempDir>) {
+        let (database_url, dir) = fresh_database(db).await;
+        (config(database_url), dir)
+    }
+
     pub async fn spawn_with(config: Config, dir: Option<tempfile::TempDir>) -> TestApp {
         let app = Application::build(&config)
             .await
@@ -153,9 +187,9 @@ impl TestApp {
         tokio::spawn(app.run(std::future::pending()));
         TestApp {
             url: format!("http://{addr}{}", config.soap_path),
+            database_url: config.database_url.clone(),
             addr,
             store,
-            database_url: config.database_url.clone(),
             http: reqwest::Client::new(),
             _dir: dir,
         }
@@ -211,9 +245,14 @@ impl TestApp {
         (status, ct, r.text().await.unwrap())
     }
 
-    /// One whole number from the database (SUMs are NUMERIC on PostgreSQL, hence the cast).
+    /// One whole number from the database (SUMs are NUMERIC on PostgreSQL and DECIMAL on
+    /// MySQL, hence the cast; MySQL spells BIGINT `SIGNED` in a cast).
     pub async fn scalar(&self, sql: &str) -> i64 {
-        sqlx::query_scalar::<_, i64>(&format!("SELECT CAST(({sql}) AS BIGINT)"))
+        let bigint = match self.store.backend() {
+            Backend::Mysql => "SIGNED",
+            _ => "BIGINT",
+        };
+        sqlx::query_scalar::<_, i64>(&format!("SELECT CAST(({sql}) AS {bigint})"))
             .fetch_one(self.store.pool())
             .await
             .unwrap()
