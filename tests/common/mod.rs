@@ -297,7 +297,7 @@ pub async fn load_register(store: &Store) {
 /// nothing half-written.
 pub async fn assert_no_payment_half_written(store: &Store) {
     let broken: i64 = sqlx::query_scalar(
-        "SELECT CAST(COUNT(*) AS BIGINT) FROM payments p WHERE p.total <> \
+        "SELECT COUNT(*) FROM payments p WHERE p.total <> \
            (SELECT COALESCE(SUM(i.valoare), 0) FROM payment_items i WHERE i.payment_id = p.id) \
         OR p.total <> \
            (SELECT COALESCE(SUM(a.amount), 0) FROM allocations a WHERE a.payment_id = p.id) \
