@@ -112,24 +112,34 @@ on_backends!(
     conflicting_order_sent_to_two_instances_at_once_is_recorded_once,
 );
 
-// ---- PostgreSQL goes away under load ----
+// ---- The database goes away under load ----
 
-/// A PostgreSQL login role and schema of its own, so that this test can cut off exactly
-/// its own connections (ALTER ROLE ... NOLOGIN + pg_terminate_backend) without touching
-/// any other test sharing the server.
-struct OwnRole {
+/// A login of its own on the database server — a PostgreSQL role with its own schema, or a
+/// MariaDB user with its own database — so that a test can cut off exactly its own
+/// connections (refuse new logins, kill the open ones) without touching any other test
+/// sharing the server.
+struct OwnAccount {
+    db: Db,
     admin: sqlx::AnyPool,
-    role: String,
+    name: String,
     url: String,
 }
 
-impl OwnRole {
-    async fn create() -> OwnRole {
-        let base = std::env::var("GHISEUL_TEST_POSTGRES_URL")
-            .expect("set GHISEUL_TEST_POSTGRES_URL, e.g. postgres://postgres@127.0.0.1:5432/test");
+impl OwnAccount {
+    async fn create(db: Db) -> OwnAccount {
+        let (variable, example) = match db {
+            Db::Postgres => (
+                "GHISEUL_TEST_POSTGRES_URL",
+                "postgres://postgres@127.0.0.1:5432/test",
+            ),
+            Db::Mysql => ("GHISEUL_TEST_MYSQL_URL", "mysql://root@127.0.0.1:3306/test"),
+            Db::Sqlite => unreachable!("SQLite is a file, not a server"),
+        };
+        let base =
+            std::env::var(variable).unwrap_or_else(|_| panic!("set {variable}, e.g. {example}"));
         sqlx::any::install_default_drivers();
         let admin = sqlx::AnyPool::connect(&base).await.unwrap();
-        let role = format!(
+        let name = format!(
             "ghiseul_outage_{}_{}",
             std::process::id(),
             std::time::SystemTime::now()
@@ -137,58 +147,121 @@ impl OwnRole {
                 .unwrap()
                 .subsec_nanos()
         );
-        sqlx::query(&format!("CREATE ROLE {role} LOGIN"))
-            .execute(&admin)
-            .await
-            .unwrap();
-        sqlx::query(&format!("CREATE SCHEMA {role} AUTHORIZATION {role}"))
-            .execute(&admin)
-            .await
-            .unwrap();
         let (_, host_and_db) = base
             .split_once('@')
-            .expect("GHISEUL_TEST_POSTGRES_URL has the form postgres://user@host:port/db");
+            .unwrap_or_else(|| panic!("{variable} has the form {example}"));
         let host_and_db = host_and_db.split('?').next().unwrap();
-        let url = format!("postgres://{role}@{host_and_db}?options=-c%20search_path%3D{role}");
-        OwnRole { admin, role, url }
-    }
-
-    async fn cut_off(&self) {
-        let role = &self.role;
-        for sql in [
-            format!("ALTER ROLE {role} NOLOGIN"),
-            format!(
-                "SELECT CAST(COUNT(pg_terminate_backend(pid)) AS BIGINT) FROM pg_stat_activity WHERE usename = '{role}'"
+        let (host, _) = host_and_db.split_once('/').unwrap_or((host_and_db, ""));
+        let (setup, url) = match db {
+            Db::Postgres => (
+                vec![
+                    format!("CREATE ROLE {name} LOGIN"),
+                    format!("CREATE SCHEMA {name} AUTHORIZATION {name}"),
+                ],
+                format!("postgres://{name}@{host_and_db}?options=-c%20search_path%3D{name}"),
             ),
-        ] {
-            sqlx::query(&sql).execute(&self.admin).await.unwrap();
+            _ => (
+                vec![
+                    format!("CREATE USER '{name}'@'%'"),
+                    format!("CREATE DATABASE {name} CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"),
+                    format!("GRANT ALL ON {name}.* TO '{name}'@'%'"),
+                ],
+                format!("mysql://{name}@{host}/{name}"),
+            ),
+        };
+        for sql in setup {
+            sqlx::query(&sql).execute(&admin).await.unwrap();
+        }
+        OwnAccount {
+            db,
+            admin,
+            name,
+            url,
         }
     }
 
-    /// Roles belong to the whole PostgreSQL server, not to the test database: drop it.
-    async fn drop(self) {
-        let role = &self.role;
-        for sql in [
-            format!("DROP SCHEMA {role} CASCADE"),
-            format!("DROP ROLE {role}"),
-        ] {
-            sqlx::query(&sql).execute(&self.admin).await.unwrap();
+    async fn run(&self, sql: &str) {
+        sqlx::query(sql).execute(&self.admin).await.unwrap();
+    }
+
+    async fn cut_off(&self) {
+        let name = &self.name;
+        match self.db {
+            Db::Postgres => {
+                self.run(&format!("ALTER ROLE {name} NOLOGIN")).await;
+                self.run(&format!(
+                    "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = '{name}'"
+                ))
+                .await;
+            }
+            _ => {
+                self.run(&format!("ALTER USER '{name}'@'%' ACCOUNT LOCK"))
+                    .await;
+                let ids: Vec<i64> = sqlx::query_scalar(&format!(
+                    "SELECT CAST(id AS SIGNED) FROM information_schema.processlist WHERE user = '{name}'"
+                ))
+                .fetch_all(&self.admin)
+                .await
+                .unwrap();
+                for id in ids {
+                    // It may have ended by itself meanwhile.
+                    let _ = sqlx::query(&format!("KILL {id}"))
+                        .execute(&self.admin)
+                        .await;
+                }
+            }
         }
     }
 
     async fn restore(&self) {
-        sqlx::query(&format!("ALTER ROLE {} LOGIN", self.role))
-            .execute(&self.admin)
-            .await
-            .unwrap();
+        let name = &self.name;
+        match self.db {
+            Db::Postgres => self.run(&format!("ALTER ROLE {name} LOGIN")).await,
+            _ => {
+                self.run(&format!("ALTER USER '{name}'@'%' ACCOUNT UNLOCK"))
+                    .await
+            }
+        }
+    }
+
+    /// Roles and users belong to the whole server, not to the test database: drop them.
+    async fn drop(self) {
+        let name = &self.name;
+        match self.db {
+            Db::Postgres => {
+                self.run(&format!("DROP SCHEMA {name} CASCADE")).await;
+                self.run(&format!("DROP ROLE {name}")).await;
+            }
+            _ => {
+                self.run(&format!("DROP DATABASE {name}")).await;
+                self.run(&format!("DROP USER '{name}'@'%'")).await;
+            }
+        }
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-#[ignore = "needs PostgreSQL: set GHISEUL_TEST_POSTGRES_URL"]
-async fn postgres_outage_under_load_is_fault_3_then_recovers_with_no_payment_lost_or_doubled() {
-    let pg = OwnRole::create().await;
-    let mut c = config(pg.url.clone());
+mod outage {
+    mod postgres {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        #[ignore = "needs PostgreSQL: set GHISEUL_TEST_POSTGRES_URL"]
+        async fn database_outage_under_load_is_fault_3_then_recovers_with_no_payment_lost_or_doubled(
+        ) {
+            super::super::outage_under_load(super::super::Db::Postgres).await;
+        }
+    }
+    mod mysql {
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        #[ignore = "needs MariaDB/MySQL: set GHISEUL_TEST_MYSQL_URL"]
+        async fn database_outage_under_load_is_fault_3_then_recovers_with_no_payment_lost_or_doubled(
+        ) {
+            super::super::outage_under_load(super::super::Db::Mysql).await;
+        }
+    }
+}
+
+async fn outage_under_load(db: Db) {
+    let account = OwnAccount::create(db).await;
+    let mut c = config(account.url.clone());
     c.db_timeout_secs = 2;
     c.max_connections = 4;
     let app = Arc::new(TestApp::spawn_with(c, None).await);
@@ -223,7 +296,7 @@ async fn postgres_outage_under_load_is_fault_3_then_recovers_with_no_payment_los
     }
 
     tokio::time::sleep(Duration::from_millis(500)).await;
-    pg.cut_off().await;
+    account.cut_off().await;
     // During the outage a query gets fault 3 too, and /health says so.
     let during = app.get_sume(POPESCU).await;
     assert!(
@@ -236,7 +309,7 @@ async fn postgres_outage_under_load_is_fault_3_then_recovers_with_no_payment_los
         .unwrap();
     assert_eq!(health.status(), 503);
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    pg.restore().await;
+    account.restore().await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
 
@@ -268,5 +341,5 @@ async fn postgres_outage_under_load_is_fault_3_then_recovers_with_no_payment_los
     );
     assert_no_payment_half_written(&app.store).await;
     app.store.close().await;
-    pg.drop().await;
+    account.drop().await;
 }
