@@ -2,6 +2,7 @@
 //! SQLite and (with `--ignored` and GHISEUL_TEST_POSTGRES_URL / GHISEUL_TEST_MYSQL_URL set)
 //! PostgreSQL and MariaDB/MySQL.
 
+#[macro_use]
 mod common;
 
 use common::*;
@@ -45,37 +46,6 @@ fn fault_code(body: &str) -> Option<String> {
     let env =
         ghiseul_connector::protocol::envelope::parse(body.as_bytes(), Default::default()).ok()?;
     ghiseul_connector::protocol::read::fault(&env.operation).map(|(code, _)| code)
-}
-
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Db::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                #[ignore = "needs PostgreSQL: set GHISEUL_TEST_POSTGRES_URL and run with --ignored"]
-                async fn $name() {
-                    super::$name(super::Db::Postgres).await
-                }
-            )*
-        }
-        mod mysql {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                #[ignore = "needs MariaDB/MySQL: set GHISEUL_TEST_MYSQL_URL and run with --ignored"]
-                async fn $name() {
-                    super::$name(super::Db::Mysql).await
-                }
-            )*
-        }
-    };
 }
 
 on_every_backend!(
@@ -721,15 +691,7 @@ async fn concurrent_payments_of_one_person_are_all_allocated(db: Db) {
 
 async fn wsdl_is_served_with_the_configured_url(db: Db) {
     let app = TestApp::spawn(db).await;
-    let wsdl = app
-        .http
-        .get(format!("{}?wsdl", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, wsdl) = app.get("/soap?wsdl").await;
     assert!(wsdl.contains(r#"name="InformatiiPlataZF""#));
     assert!(wsdl.contains("#getSumeDePlataPePersoana\""));
     assert!(!wsdl.contains("{{"));

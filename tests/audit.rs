@@ -3,6 +3,7 @@
 //! lost on shutdown. Run on SQLite, and with `--ignored` and GHISEUL_TEST_POSTGRES_URL /
 //! GHISEUL_TEST_MYSQL_URL on PostgreSQL and MariaDB/MySQL.
 
+#[macro_use]
 mod common;
 
 use std::time::Duration;
@@ -14,37 +15,6 @@ use ghiseul_connector::startup::Application;
 use ghiseul_connector::store::audit::{self, Filter, Outcome, Record, Row};
 use ghiseul_connector::store::{Store, Timeouts};
 use prometheus_client::metrics::counter::Counter;
-
-macro_rules! on_every_backend {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(super::Db::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                #[ignore = "needs PostgreSQL: set GHISEUL_TEST_POSTGRES_URL and run with --ignored"]
-                async fn $name() {
-                    super::$name(super::Db::Postgres).await
-                }
-            )*
-        }
-        mod mysql {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                #[ignore = "needs MariaDB/MySQL: set GHISEUL_TEST_MYSQL_URL and run with --ignored"]
-                async fn $name() {
-                    super::$name(super::Db::Mysql).await
-                }
-            )*
-        }
-    };
-}
 
 on_every_backend!(
     every_request_leaves_a_row_with_masked_cui_outcome_and_fault_code,
@@ -366,15 +336,7 @@ async fn audit_command_prints_rows_newest_first_and_filters(db: Db) {
 #[tokio::test]
 async fn dropped_audit_rows_are_counted_in_metrics() {
     let app = TestApp::spawn_empty(Db::Sqlite).await;
-    let text = app
-        .http
-        .get(format!("http://{}/metrics", app.addr))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, text) = app.get("/metrics").await;
     assert!(
         text.contains("ghiseul_audit_dropped_total 0"),
         "no audit_dropped counter in:\n{text}"

@@ -3,6 +3,7 @@
 //! doubled. PostgreSQL and MariaDB tests are #[ignore]d unless GHISEUL_TEST_POSTGRES_URL /
 //! GHISEUL_TEST_MYSQL_URL are set.
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeSet;
@@ -73,41 +74,7 @@ async fn conflicting_order_sent_to_two_instances_at_once_is_recorded_once(db: Db
     assert_no_payment_half_written(&a.store).await;
 }
 
-macro_rules! on_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::$name(Db::Sqlite).await;
-                }
-            )*
-        }
-        mod postgres {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                #[ignore = "needs PostgreSQL: set GHISEUL_TEST_POSTGRES_URL"]
-                async fn $name() {
-                    super::$name(Db::Postgres).await;
-                }
-            )*
-        }
-        mod mysql {
-            use super::*;
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                #[ignore = "needs MariaDB/MySQL: set GHISEUL_TEST_MYSQL_URL"]
-                async fn $name() {
-                    super::$name(Db::Mysql).await;
-                }
-            )*
-        }
-    };
-}
-
-on_backends!(
+on_every_backend!(
     same_order_sent_to_two_instances_at_once_is_recorded_once,
     conflicting_order_sent_to_two_instances_at_once_is_recorded_once,
 );

@@ -109,6 +109,28 @@ fn check_config_on_the_example(dir: &Path) -> (bool, String, String) {
     )
 }
 
+/// `serve` as ghiseul.toml.example configures it, with a fresh SQLite file in `dir`, on
+/// `port` (the admin listener on any free port), plus `envs`.
+fn serve_example(dir: &Path, port: u16, envs: &[(&str, &str)]) -> std::process::Child {
+    let db = format!("sqlite://{}", dir.join("r.db").display());
+    let mut cmd = bin();
+    cmd.current_dir(dir)
+        .env("GHISEUL_HMAC_KEY", KEY)
+        .env("GHISEUL_DATABASE_URL", &db)
+        .env("GHISEUL_LISTEN", format!("127.0.0.1:{port}"))
+        .env("GHISEUL_ADMIN_LISTEN", "127.0.0.1:0");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.arg("--config")
+        .arg(repo(EXAMPLE))
+        .arg("serve")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
 #[test]
 fn example_configuration_passes_check_config_and_masks_the_key() {
     let dir = tempfile::tempdir().unwrap();
@@ -247,21 +269,7 @@ fn signal(child: &Child, name: &str) {
 fn reload_signal_keeps_a_server_without_tls_running_and_sigterm_stops_it_cleanly() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let db = format!("sqlite://{}", dir.path().join("r.db").display());
-    let child = bin()
-        .current_dir(dir.path())
-        .env("GHISEUL_HMAC_KEY", KEY)
-        .env("GHISEUL_DATABASE_URL", &db)
-        .env("GHISEUL_LISTEN", format!("127.0.0.1:{port}"))
-        .env("GHISEUL_ADMIN_LISTEN", "127.0.0.1:0")
-        .arg("--config")
-        .arg(repo(EXAMPLE))
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = Running(child);
+    let mut server = Running(serve_example(dir.path(), port, &[]));
     let deadline = Instant::now() + Duration::from_secs(20);
     while http_status(port, "/soap?wsdl").is_none() {
         assert!(Instant::now() < deadline, "the server did not answer");
@@ -543,22 +551,11 @@ async fn nginx_example_in_front_of_the_server_forwards_the_callers_address() {
 
     // The server as the example file configures it (trusted_proxies = 127.0.0.1), on a free
     // port, allowing only 127.0.0.2.
-    let db = format!("sqlite://{}", dir.path().join("r.db").display());
-    let server = bin()
-        .current_dir(dir.path())
-        .env("GHISEUL_HMAC_KEY", KEY)
-        .env("GHISEUL_DATABASE_URL", &db)
-        .env("GHISEUL_LISTEN", format!("127.0.0.1:{server_port}"))
-        .env("GHISEUL_ADMIN_LISTEN", "127.0.0.1:0")
-        .env("GHISEUL_ALLOW", "127.0.0.2")
-        .arg("--config")
-        .arg(repo(EXAMPLE))
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut server = Running(server);
+    let mut server = Running(serve_example(
+        dir.path(),
+        server_port,
+        &[("GHISEUL_ALLOW", "127.0.0.2")],
+    ));
     wait_for_port(server_port, &mut server.0);
 
     // nginx as shipped, but on a free port, proxying to that server, letting in 127.0.0.2

@@ -151,23 +151,9 @@ async fn caller_outside_the_allow_list_gets_403_before_anything_is_parsed() {
     let (status, _, body) = app.post("not xml at all", SOAP11).await;
     assert_eq!(status, 403, "{body}");
     assert!(!body.contains("Envelope"));
-    let wsdl = app
-        .http
-        .get(format!("{}?wsdl", app.url))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(wsdl.status().as_u16(), 403);
+    assert_eq!(app.get("/soap?wsdl").await.0, 403);
     // Nothing reached the service: no request was journaled or counted as answered.
-    let metrics = app
-        .http
-        .get(format!("http://{}/metrics", app.addr))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let (_, metrics) = app.get("/metrics").await;
     assert!(
         metrics
             .lines()

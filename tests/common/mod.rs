@@ -222,6 +222,17 @@ impl TestApp {
             .unwrap()
     }
 
+    /// GETs a path of the server (`/metrics`, `/soap?wsdl`, …): the status and the body.
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(format!("http://{}{path}", self.addr))
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
     /// POSTs raw bytes; returns the status, the content type and the body.
     pub async fn post(
         &self,
@@ -310,4 +321,39 @@ pub async fn assert_no_payment_half_written(store: &Store) {
         broken, 0,
         "payments whose items or allocation do not add up"
     );
+}
+
+/// Runs each named `async fn(Db)` as one test per backend: SQLite always, PostgreSQL and
+/// MariaDB when their URLs are set (`--ignored`). Tests of module `mysql::` are the
+/// MariaDB ones, so CI can give them their own database.
+#[macro_export]
+macro_rules! on_every_backend {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::Db::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs PostgreSQL: set GHISEUL_TEST_POSTGRES_URL and run with --ignored"]
+                async fn $name() {
+                    super::$name(super::Db::Postgres).await
+                }
+            )*
+        }
+        mod mysql {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs MariaDB/MySQL: set GHISEUL_TEST_MYSQL_URL and run with --ignored"]
+                async fn $name() {
+                    super::$name(super::Db::Mysql).await
+                }
+            )*
+        }
+    };
 }
