@@ -24,7 +24,7 @@ fn body() -> &'static str {
         let mut b = format!(
             r#"<?xml version="1.0" encoding="UTF-8"?><SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/"><SOAP-ENV:Body><ns1:getSumeDePlataPePersoanaResponse xmlns:ns1="http://127.0.0.1:8080/soap"><getSumeDePlataPePersoanaResult><sume>{items}</sume><dataCalcul>20260115</dataCalcul><timestamp>20260115100000</timestamp><check>0123456789abcdef0123456789abcdef01234567</check></getSumeDePlataPePersoanaResult></ns1:getSumeDePlataPePersoanaResponse></SOAP-ENV:Body></SOAP-ENV:Envelope>"#
         );
-        // Pad with whitespace (allowed between elements) to exactly 1,536 bytes.
+        // Pad with whitespace (allowed between elements) to at least 1,536 bytes.
         while b.len() < 1536 {
             b.insert(b.len() - "</SOAP-ENV:Envelope>".len(), ' ');
         }
