@@ -12,7 +12,7 @@ if [ -n "${GHISEUL_TEST_POSTGRES_URL:-}" ]; then
     args+=(--postgres-url "$GHISEUL_TEST_POSTGRES_URL")
 fi
 # Small request files: a debug build answers a few thousand requests a second at most.
-export PAY_RATE_CAP=${PAY_RATE_CAP:-5000} MIXED_RATE_CAP=${MIXED_RATE_CAP:-10000}
+export PAY_RATE_CAP=${PAY_RATE_CAP:-5000} MIXED_RATE_CAP=${MIXED_RATE_CAP:-10000} SUME_COUNT=${SUME_COUNT:-20000}
 rm -rf "$ROOT/target/bench-ci"
 "$ROOT/bench/run.sh" "${args[@]}"
 echo "bench harness at tiny scale: OK"

@@ -26,7 +26,8 @@
 #   --profile P          cargo profile of the builds: release (default) or debug (CI)
 #
 # Environment: PAY_RATE_CAP / MIXED_RATE_CAP (default 15000 / 40000) size the files of
-# payments and mixed requests (rate × duration lines; each line is sent at most once).
+# payments and mixed requests (rate × duration lines; each line is sent at most once);
+# SUME_COUNT (default 200000) the file of statements, which wrk picks from at random.
 # GHISEUL_LOG sets the server's log level (default info, as deployed).
 
 set -euo pipefail
@@ -51,6 +52,7 @@ while [ $# -gt 0 ]; do
 done
 PAY_RATE_CAP=${PAY_RATE_CAP:-15000}
 MIXED_RATE_CAP=${MIXED_RATE_CAP:-40000}
+SUME_COUNT=${SUME_COUNT:-200000}
 export GHISEUL_LOG=${GHISEUL_LOG:-info}
 KEY="cheie-bench-$SEED"
 PORT=18080 CEILING_PORT=18090
@@ -275,7 +277,7 @@ CEILING_LOG="$OUT/ceiling.log"
 CEILING_PID=$!
 
 MAIN=$(register "$TAXPAYERS")
-SUME=$(requests "$MAIN" sume 200000 0)
+SUME=$(requests "$MAIN" sume "$SUME_COUNT" 0)
 PAY=$(requests "$MAIN" pay $((PAY_RATE_CAP * DURATION)) $PAY_BASE)
 MIXED=$(requests "$MAIN" mixed $((MIXED_RATE_CAP * DURATION)) $MIXED_BASE)
 
@@ -319,7 +321,7 @@ if [ "$SQLITE" = 1 ]; then
     for n in $SCALES; do
         say "== sqlite, $n taxpayers (getSume only) =="
         dir=$(register "$n")
-        sume=$(requests "$dir" sume 200000 0)
+        sume=$(requests "$dir" sume "$SUME_COUNT" 0)
         fresh_db sqlite "$n"
         import_register sqlite "$dir"
         start_server "$sume/sume.0.txt"
