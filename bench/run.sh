@@ -81,6 +81,7 @@ need_tool() { # command, Debian package
 need_tool wrk wrk
 need_tool sqlite3 sqlite3
 need_tool curl curl
+need_tool /usr/bin/time time
 [ -n "$PG_URL" ] && need_tool psql postgresql-client
 
 # --- builds -----------------------------------------------------------------------------
