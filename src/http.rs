@@ -262,11 +262,11 @@ async fn soap(
         Ok(e) => e,
         Err(e) => {
             tracing::info!(reason = %e.reason, "refused: not a valid SOAP request");
-            state.metrics.request("invalid", Some(1), started.elapsed());
-            return noted(
-                fault(e.version.unwrap_or(hint), &Fault::from(e)),
-                note("-", "", Some(1)),
-            );
+            let version = e.version.unwrap_or(hint);
+            let f = Fault::from(e);
+            let code = Some(f.code.number());
+            state.metrics.request("invalid", code, started.elapsed());
+            return noted(fault(version, &f), note("-", "", code));
         }
     };
     let version = envelope.version;
@@ -274,16 +274,15 @@ async fn soap(
         Ok(r) => r,
         Err(e) => {
             tracing::info!(operation = %envelope.operation.name, reason = %e, "refused: invalid message");
-            state.metrics.request("invalid", Some(1), started.elapsed());
+            let f = Fault::from(e);
+            let code = Some(f.code.number());
+            state.metrics.request("invalid", code, started.elapsed());
             let operation = match envelope.operation.name.as_str() {
                 "getSumeDePlataPePersoana" => "getSumeDePlataPePersoana",
                 "inregistrareIncasari" => "inregistrareIncasari",
                 _ => "-",
             };
-            return noted(
-                fault(version, &Fault::from(e)),
-                note(operation, "", Some(1)),
-            );
+            return noted(fault(version, &f), note(operation, "", code));
         }
     };
     let timeout = state.db_timeout;
