@@ -97,7 +97,33 @@ pub fn soap_router(state: AppState, soap_path: &str) -> Router {
         ))
         .layer(middleware::from_fn_with_state(state.clone(), allowlist))
         .layer(middleware::from_fn_with_state(state.clone(), audit_request))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            resolve_client,
+        ))
         .with_state(state)
+}
+
+/// The caller's address as the guards judge it (after the trusted-proxy rule), worked out
+/// once per request by the outermost layer for the allow list and the audit row.
+#[derive(Clone, Copy, Debug)]
+struct ClientIp(Option<IpAddr>);
+
+async fn resolve_client(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
+    let client = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|peer| state.guard.client_ip(peer.0.ip(), request.headers()));
+    request.extensions_mut().insert(ClientIp(client));
+    next.run(request).await
+}
+
+fn client_of(request: &Request) -> Option<IpAddr> {
+    request.extensions().get::<ClientIp>().and_then(|c| c.0)
 }
 
 /// What the SOAP handler (or a guard) tells the audit layer about a request, through the
@@ -125,11 +151,8 @@ async fn audit_request(State(state): State<AppState>, request: Request, next: Ne
     }
     let started = Instant::now();
     let mut record = audit::Record::now("-", String::new(), String::new());
-    if let Some(peer) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
-        record.source = state
-            .guard
-            .client_ip(peer.0.ip(), request.headers())
-            .to_string();
+    if let Some(client) = client_of(&request) {
+        record.source = client.to_string();
     }
     let response = next.run(request).await;
     match response.extensions().get::<AuditNote>() {
@@ -159,12 +182,7 @@ pub fn admin_router(state: AppState) -> Router {
 }
 
 async fn allowlist(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let peer = request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let Some(peer) = peer {
-        let client = state.guard.client_ip(peer, request.headers());
+    if let Some(client) = client_of(&request) {
         if !state.guard.allows(client) {
             state.metrics.refused("allowlist");
             tracing::warn!(%client, "refused: address not in the allow list");
