@@ -199,22 +199,7 @@ pub async fn insert(store: &Store, records: &[Record]) -> Result<()> {
     let mut sql = String::from(
         "INSERT INTO audit_log (at, operation, cui, source, outcome, fault_code, duration_ms) VALUES ",
     );
-    let mut n = 0;
-    for i in 0..records.len() {
-        if i > 0 {
-            sql.push(',');
-        }
-        sql.push('(');
-        for c in 0..7 {
-            if c > 0 {
-                sql.push(',');
-            }
-            n += 1;
-            sql.push_str(&format!("${n}"));
-        }
-        sql.push(')');
-    }
-    let sql = store.backend().sql(&sql);
+    sql.push_str(&store.backend().values_list(records.len(), 7));
     let mut q = sqlx::query(&sql);
     for r in records {
         q = q

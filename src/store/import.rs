@@ -152,20 +152,6 @@ struct Importer {
     written: u64,
 }
 
-impl Importer {
-    /// `$1, $2, …` (PostgreSQL) or `?` (SQLite, MySQL). SQLite looks a numbered parameter
-    /// up by name in a list, once per bound value: with thousands of them per statement
-    /// that is quadratic and took 75% of an import's time; anonymous `?` costs nothing.
-    fn placeholder(&self, sql: &mut String, n: usize) {
-        if self.backend == Backend::Postgres {
-            sql.push('$');
-            sql.push_str(&n.to_string());
-        } else {
-            sql.push('?');
-        }
-    }
-}
-
 #[derive(Clone, Debug)]
 enum Value {
     Int(i64),
@@ -352,30 +338,9 @@ impl Importer {
         };
         let sql = format!(
             "INSERT INTO {columns} VALUES {}{conflict}",
-            self.values_list(rows.len(), rows[0].1.len())
+            self.backend.values_list(rows.len(), rows[0].1.len())
         );
         self.write(&sql, &rows, tx).await
-    }
-
-    /// `(?,?,…),(…)` or `($1,$2,…),(…)`: the placeholders of a multi-row INSERT.
-    fn values_list(&self, rows: usize, width: usize) -> String {
-        let mut sql = String::new();
-        let mut n = 1;
-        for i in 0..rows {
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            for c in 0..width {
-                if c > 0 {
-                    sql.push(',');
-                }
-                self.placeholder(&mut sql, n);
-                n += 1;
-            }
-            sql.push(')');
-        }
-        sql
     }
 
     /// Runs `sql` with the values of `rows`; a row the database refuses (a constraint)
@@ -480,7 +445,7 @@ impl Importer {
         if !new.is_empty() {
             let sql = format!(
                 "INSERT INTO tax_types (id_tip_suma, nume, prioritate, iban, detalii_header) VALUES {}",
-                self.values_list(new.len(), new[0].1.len())
+                self.backend.values_list(new.len(), new[0].1.len())
             );
             self.write(&sql, &new, tx).await?;
         }
@@ -503,14 +468,11 @@ impl Importer {
             .collect();
         cuis.sort_unstable();
         cuis.dedup();
-        let mut sql = String::from("SELECT cui FROM taxpayers WHERE cui IN (");
-        for i in 1..=cuis.len() {
-            if i > 1 {
-                sql.push(',');
-            }
-            self.placeholder(&mut sql, i);
-        }
-        sql.push(')');
+        // One row of as many values as there are CUIs: `($1,$2,…)` or `(?,?,…)`.
+        let sql = format!(
+            "SELECT cui FROM taxpayers WHERE cui IN {}",
+            self.backend.values_list(1, cuis.len())
+        );
         let mut q = sqlx::query(&sql);
         for c in &cuis {
             q = q.bind(c.to_string());

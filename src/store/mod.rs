@@ -3,7 +3,9 @@
 //! driver).
 //!
 //! The queries are written with `$1`-style placeholders, which SQLite and PostgreSQL
-//! understand; `Backend::sql` turns them into MySQL's `?` in this one place. Where the
+//! understand; `Backend::sql` turns them into MySQL's `?` in this one place. Statements
+//! built at run time with many values (the import, the audit writer) take their
+//! placeholders from `Backend::values_list`. Where the
 //! dialects really differ (locking a row, getting the id of a new row, insert-if-absent)
 //! the difference is spelled out here.
 
@@ -67,6 +69,36 @@ impl Backend {
         } else {
             None
         }
+    }
+
+    /// `(…),(…)`: the placeholders of a multi-row INSERT of `rows` rows of `width` values,
+    /// for statements built at run time (the import, the audit writer). They are `$1, $2, …`
+    /// on PostgreSQL and anonymous `?` elsewhere: SQLite looks a numbered parameter up by
+    /// name in a list, once per bound value, which with thousands of values per statement
+    /// is quadratic (it took 75% of an import's time).
+    pub fn values_list(self, rows: usize, width: usize) -> String {
+        let mut sql = String::with_capacity(rows * (width * 6 + 3));
+        let mut n = 1;
+        for i in 0..rows {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for c in 0..width {
+                if c > 0 {
+                    sql.push(',');
+                }
+                if self == Backend::Postgres {
+                    sql.push('$');
+                    sql.push_str(&n.to_string());
+                } else {
+                    sql.push('?');
+                }
+                n += 1;
+            }
+            sql.push(')');
+        }
+        sql
     }
 
     /// `sql` as this backend wants it: MySQL numbers no placeholders, so `$1, $2, …` become
