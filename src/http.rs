@@ -24,8 +24,8 @@ use crate::protocol::{envelope, write, Limits, SoapVersion};
 use crate::service::{self, Service};
 use crate::store::audit::{self, AuditLog};
 
-/// What every handler shares.
-#[derive(Clone)]
+/// What every handler shares, behind one `Arc`: each layer of the router takes its own
+/// handle on the state, so a clone must be one atomic increment, not one per field.
 pub struct AppState {
     pub service: Service,
     pub wsdl: Arc<str>,
@@ -83,7 +83,7 @@ impl Guard {
 }
 
 /// The SOAP endpoint (and the WSDL at `?wsdl`), guarded.
-pub fn soap_router(state: AppState, soap_path: &str) -> Router {
+pub fn soap_router(state: Arc<AppState>, soap_path: &str) -> Router {
     let guard = state.guard.clone();
     Router::new()
         .route(soap_path, get(wsdl).post(soap))
@@ -110,7 +110,7 @@ pub fn soap_router(state: AppState, soap_path: &str) -> Router {
 struct ClientIp(Option<IpAddr>);
 
 async fn resolve_client(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -145,7 +145,11 @@ fn noted(mut response: Response, note: AuditNote) -> Response {
 /// Outermost layer of the SOAP endpoint: one audit record per POST, whatever became of it.
 /// A response without a note was turned away before the handler (allow list 403, body too
 /// large 413, body too slow 408): refused.
-async fn audit_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn audit_request(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
     if request.method() != Method::POST {
         return next.run(request).await;
     }
@@ -174,14 +178,14 @@ async fn audit_request(State(state): State<AppState>, request: Request, next: Ne
 }
 
 /// /health and /metrics, for the admin listener or beside the SOAP endpoint.
-pub fn admin_router(state: AppState) -> Router {
+pub fn admin_router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .with_state(state)
 }
 
-async fn allowlist(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn allowlist(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
     if let Some(client) = client_of(&request) {
         if !state.guard.allows(client) {
             state.metrics.refused("allowlist");
@@ -192,7 +196,11 @@ async fn allowlist(State(state): State<AppState>, request: Request, next: Next) 
     next.run(request).await
 }
 
-async fn limit_in_flight(State(state): State<AppState>, request: Request, next: Next) -> Response {
+async fn limit_in_flight(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Ok(_permit) = state.guard.in_flight.clone().try_acquire_owned() else {
         state.metrics.refused("overload");
         let version = SoapVersion::from_content_type(content_type(request.headers()));
@@ -220,7 +228,7 @@ fn content_type(headers: &HeaderMap) -> Option<&str> {
         .and_then(|v| v.to_str().ok())
 }
 
-async fn wsdl(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
+async fn wsdl(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Response {
     match query {
         Some(q) if q.eq_ignore_ascii_case("wsdl") => (
             [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
@@ -236,7 +244,7 @@ async fn wsdl(State(state): State<AppState>, RawQuery(query): RawQuery) -> Respo
     }
 }
 
-async fn health(State(state): State<AppState>) -> Response {
+async fn health(State(state): State<Arc<AppState>>) -> Response {
     match tokio::time::timeout(state.db_timeout, state.service.store().ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ok\n").into_response(),
         Ok(Err(e)) => {
@@ -247,7 +255,7 @@ async fn health(State(state): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(state): State<AppState>) -> Response {
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let pool = state.service.store().pool();
     (
         [(
@@ -260,7 +268,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
 }
 
 async fn soap(
-    State(state): State<AppState>,
+    State(state): State<Arc<AppState>>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {

@@ -7,7 +7,7 @@ use crate::rules::check::Signer;
 use crate::rules::clock;
 use crate::rules::ident::{Cui, IdentError};
 use crate::rules::money::Bani;
-use crate::store::{self, DueRow, Inserted, JournalEntry, NewPayment, Store};
+use crate::store::{self, DueRow, Inserted, JournalEntry, NewPayment, PaymentTx, Store};
 
 /// The column titles of detaliiHeader when a tax type has none of its own (the norm's
 /// example): the debt's description, then its four components.
@@ -127,71 +127,80 @@ impl Service {
         let now = clock::now();
         let received_at = now.format("%Y-%m-%d %H:%M:%S").to_string();
         let entry = JournalEntry {
-            received_at: received_at.clone(),
+            received_at,
             order: req.order.clone(),
             cui: req.cui.clone(),
             data: req.data.clone(),
             sume: req.sume_as_received(),
         };
-        let mut tx = self.store.begin_payment().await?;
-        let journal_id = tx.journal(&entry).await?;
-
-        let payment = match validate(req) {
-            Ok(p) => p,
-            Err(e) => {
-                let outcome = match e {
-                    Error::Cui(_) => Outcome::InvalidCui,
-                    _ => Outcome::InvalidMessage,
-                };
-                tx.set_outcome(journal_id, outcome.as_str(), Some(&e.to_string()))
-                    .await?;
-                tx.commit().await?;
-                return Err(e);
-            }
-        };
-        let cui = payment.cui.as_str();
-        if !tx.lock_taxpayer(cui).await? {
-            tx.set_outcome(journal_id, Outcome::UnknownCui.as_str(), None)
-                .await?;
-            tx.commit().await?;
-            return Err(Error::UnknownCui);
-        }
-        let ids: Vec<i64> = payment.items.iter().map(|(id, _)| *id).collect();
-        let unknown = tx.unknown_tax_types(&ids).await?;
-        if !unknown.is_empty() {
-            let detail = format!("tipuri de sumă necunoscute: {unknown:?}");
-            tx.set_outcome(journal_id, Outcome::UnknownTaxType.as_str(), Some(&detail))
-                .await?;
-            tx.commit().await?;
-            return Ok(Outcome::UnknownTaxType);
-        }
-        let new = NewPayment {
-            order_no: payment.order_no,
-            cui: cui.to_string(),
-            data: req.data.clone(),
-            content: canonical_content(&payment, &req.data),
-            total: payment.total,
-            recorded_at: received_at,
-        };
-        let outcome = match tx.insert_payment(&new, journal_id).await? {
-            Inserted::New(payment_id) => {
-                for &(id_tip_suma, valoare) in &payment.items {
-                    tx.insert_item(payment_id, id_tip_suma, valoare).await?;
-                    let owed = tx.outstanding(cui, id_tip_suma).await?;
-                    tx.apply(payment_id, cui, id_tip_suma, &allocate(valoare, &owed))
-                        .await?;
-                }
-                Outcome::Recorded
-            }
-            Inserted::Existing(content) if content == new.content => Outcome::Retry,
-            Inserted::Existing(_) => Outcome::Conflict,
-        };
-        let detail = (outcome == Outcome::Conflict)
-            .then_some("ordinul a fost înregistrat deja cu alt conținut");
-        tx.set_outcome(journal_id, outcome.as_str(), detail).await?;
-        tx.commit().await?;
-        Ok(outcome)
+        let req = req.clone();
+        self.store
+            .payment(move |tx| Box::pin(async move { record(tx, &entry, &req).await }))
+            .await?
     }
+}
+
+/// The payment transaction of one verified inregistrareIncasari request: the journal row,
+/// then the checks, then the payment and its allocation. A refused request is journaled
+/// and committed too; so the outer `Result` is the database's (an error rolls everything
+/// back), the inner one the answer.
+async fn record(
+    tx: &mut PaymentTx<'_>,
+    entry: &JournalEntry,
+    req: &IncasariRequest,
+) -> store::Result<Result<Outcome, Error>> {
+    let journal_id = tx.journal(entry).await?;
+    let payment = match validate(req) {
+        Ok(p) => p,
+        Err(e) => {
+            let outcome = match e {
+                Error::Cui(_) => Outcome::InvalidCui,
+                _ => Outcome::InvalidMessage,
+            };
+            tx.set_outcome(journal_id, outcome.as_str(), Some(&e.to_string()))
+                .await?;
+            return Ok(Err(e));
+        }
+    };
+    let cui = payment.cui.as_str();
+    if !tx.lock_taxpayer(cui).await? {
+        tx.set_outcome(journal_id, Outcome::UnknownCui.as_str(), None)
+            .await?;
+        return Ok(Err(Error::UnknownCui));
+    }
+    let ids: Vec<i64> = payment.items.iter().map(|(id, _)| *id).collect();
+    let unknown = tx.unknown_tax_types(&ids).await?;
+    if !unknown.is_empty() {
+        let detail = format!("tipuri de sumă necunoscute: {unknown:?}");
+        tx.set_outcome(journal_id, Outcome::UnknownTaxType.as_str(), Some(&detail))
+            .await?;
+        return Ok(Ok(Outcome::UnknownTaxType));
+    }
+    let new = NewPayment {
+        order_no: payment.order_no,
+        cui: cui.to_string(),
+        data: req.data.clone(),
+        content: canonical_content(&payment, &req.data),
+        total: payment.total,
+        recorded_at: entry.received_at.clone(),
+    };
+    let outcome = match tx.insert_payment(&new, journal_id).await? {
+        Inserted::New(payment_id) => {
+            for &(id_tip_suma, valoare) in &payment.items {
+                tx.insert_item(payment_id, id_tip_suma, valoare).await?;
+                let owed = tx.outstanding(cui, id_tip_suma).await?;
+                tx.apply(payment_id, cui, id_tip_suma, &allocate(valoare, &owed))
+                    .await?;
+            }
+            Outcome::Recorded
+        }
+        Inserted::Existing(content) if content == new.content => Outcome::Retry,
+        Inserted::Existing(_) => Outcome::Conflict,
+    };
+    let detail =
+        (outcome == Outcome::Conflict).then_some("ordinul a fost înregistrat deja cu alt conținut");
+    tx.set_outcome(journal_id, outcome.as_str(), detail).await?;
+    Ok(Ok(outcome))
 }
 
 fn timestamp_reason() -> String {

@@ -58,7 +58,7 @@ impl Application {
             audit::WriterSettings::default(),
             metrics.audit_dropped().clone(),
         );
-        let state = AppState {
+        let state = Arc::new(AppState {
             service: Service::new(store.clone(), signer),
             wsdl: Arc::from(wsdl::render(&config.public_url, &config.namespace)),
             namespace: Arc::from(config.namespace.as_str()),
@@ -73,7 +73,7 @@ impl Application {
                 read_timeout: Duration::from_secs(config.read_timeout_secs),
             }),
             audit: audit_log,
-        };
+        });
         let tls = match &config.tls {
             Some(files) => Some((load_tls(files).await?, files.clone())),
             None => None,

@@ -11,17 +11,18 @@
 
 pub mod audit;
 pub mod import;
+mod sqlite;
 
 use std::borrow::Cow;
 
-use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
 use sqlx::any::AnyRow;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::pool::PoolConnection;
 use sqlx::{Any, AnyPool, Row, Transaction};
-use tokio::sync::{Mutex, OwnedMutexGuard};
 
 use crate::rules::allocation::{Allocation, Component, Outstanding};
 use crate::rules::money::Bani;
@@ -45,6 +46,11 @@ pub enum Error {
     Database(#[from] sqlx::Error),
     #[error(transparent)]
     Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("SQLite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    /// The SQLite writer thread could not do or confirm a write.
+    #[error("SQLite writer: {0}")]
+    Writer(String),
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
@@ -183,9 +189,11 @@ impl Default for Timeouts {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// SQLite has one writer at a time; queueing payments here is fairer and faster than
-    /// letting connections spin on SQLITE_BUSY.
-    write_lock: Arc<Mutex<()>>,
+    /// The database file, on SQLite.
+    sqlite_path: Option<std::path::PathBuf>,
+    /// SQLite's statement reads and payment writes (see `sqlite`): everything else goes
+    /// through the pool.
+    native: Option<sqlite::Native>,
 }
 
 /// One debt row with something still owed, in the order the statement lists them.
@@ -237,6 +245,10 @@ impl Store {
         let Some(backend) = Backend::of_url(url) else {
             return Err(Error::UnsupportedUrl(redact_url(url)));
         };
+        let sqlite_path = match backend {
+            Backend::Sqlite => Some(sqlite_file(url)?),
+            _ => None,
+        };
         let url = match backend {
             Backend::Sqlite => prepare_sqlite_url(url)?,
             Backend::Postgres => url.to_string(),
@@ -258,12 +270,21 @@ impl Store {
         Ok(Store {
             pool,
             backend,
-            write_lock: Arc::new(Mutex::new(())),
+            native: match &sqlite_path {
+                Some(path) => Some(sqlite::Native::open(path, timeouts.acquire)?),
+                None => None,
+            },
+            sqlite_path,
         })
     }
 
     pub fn backend(&self) -> Backend {
         self.backend
+    }
+
+    /// The database file, on SQLite.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        self.sqlite_path.as_deref()
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -277,11 +298,17 @@ impl Store {
 
     /// True when a query can be run now.
     pub async fn ping(&self) -> Result<()> {
+        if let Some(native) = &self.native {
+            return native.ping();
+        }
         sqlx::query("SELECT 1").fetch_one(&self.pool).await?;
         Ok(())
     }
 
     pub async fn close(&self) {
+        if let Some(native) = &self.native {
+            native.close();
+        }
         self.pool.close().await;
     }
 
@@ -289,6 +316,9 @@ impl Store {
     /// types ascending, then priority 0, ties by code; within a type oldest first).
     /// `None` when the person is not in the register.
     pub async fn statement(&self, cui: &str) -> Result<Option<Vec<DueRow>>> {
+        if let Some(native) = &self.native {
+            return native.statement(cui);
+        }
         let sql = self.backend.sql(
             "SELECT d.id_tip_suma, t.prioritate, t.detalii_header, d.descriere, \
                     d.rest_debit, d.rest_ramasita, d.rest_majorari, d.rest_penalitati \
@@ -323,25 +353,52 @@ impl Store {
         Ok(Some(due))
     }
 
-    /// Starts the one transaction in which a payment request is journaled, checked
-    /// against earlier ones and, if new, recorded and allocated.
-    pub async fn begin_payment(&self) -> Result<PaymentTx> {
-        let guard = match self.backend {
-            Backend::Sqlite => Some(self.write_lock.clone().lock_owned().await),
-            Backend::Postgres | Backend::Mysql => None,
-        };
+    /// Runs `work` in the one transaction in which a payment request is journaled, checked
+    /// against earlier ones and, if new, recorded and allocated; commits it and returns what
+    /// `work` returned. An error from `work` rolls all of it back.
+    ///
+    /// On SQLite the transaction is a savepoint in the writer thread's next group commit
+    /// (see `sqlite`), and the answer comes once that group is on disk.
+    pub async fn payment<R, W>(&self, work: W) -> Result<R>
+    where
+        R: Send + 'static,
+        W: for<'t, 'c> FnOnce(&'t mut PaymentTx<'c>) -> BoxFuture<'t, Result<R>> + Send + 'static,
+    {
+        if let Some(native) = &self.native {
+            return native
+                .write(move |conn| {
+                    let mut tx = PaymentTx {
+                        inner: Inner::Sqlite(conn),
+                    };
+                    // Every SQLite step is a synchronous call, so the work is done when
+                    // first polled; it must not wait inside the writer thread.
+                    work(&mut tx).now_or_never().unwrap_or_else(|| {
+                        Err(Error::Writer(
+                            "a payment step waited on the writer thread".into(),
+                        ))
+                    })
+                })
+                .await;
+        }
         let tx = match self.backend {
+            // MySQL connections run READ COMMITTED (see `prepare_connection`).
+            Backend::Postgres | Backend::Mysql => self.pool.begin().await?,
+            // SQLite without the writer (not reached: every SQLite store has one).
             // IMMEDIATE takes the write lock now, so the reads that follow cannot be made
             // stale by another process's write.
             Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            // MySQL connections run READ COMMITTED (see `prepare_connection`).
-            Backend::Postgres | Backend::Mysql => self.pool.begin().await?,
         };
-        Ok(PaymentTx {
-            tx,
-            backend: self.backend,
-            _guard: guard,
-        })
+        let mut tx = PaymentTx {
+            inner: Inner::Pooled(Pooled {
+                tx,
+                backend: self.backend,
+            }),
+        };
+        let answer = work(&mut tx).await?;
+        if let Inner::Pooled(p) = tx.inner {
+            p.tx.commit().await?;
+        }
+        Ok(answer)
     }
 
     /// A plain connection, for imports and tools.
@@ -354,16 +411,111 @@ impl Store {
     }
 }
 
-/// The payment transaction. Dropping it without `commit` rolls everything back.
-pub struct PaymentTx {
-    tx: Transaction<'static, Any>,
-    backend: Backend,
-    _guard: Option<OwnedMutexGuard<()>>,
+/// The payment transaction, handed to the work of `Store::payment`.
+pub struct PaymentTx<'c> {
+    inner: Inner<'c>,
 }
 
-impl PaymentTx {
+enum Inner<'c> {
+    /// PostgreSQL or MySQL: a transaction of the pool.
+    Pooled(Pooled),
+    /// SQLite: the writer thread's connection, inside the payment's savepoint.
+    Sqlite(&'c mut rusqlite::Connection),
+}
+
+/// Each step of a payment, on whichever database the store has.
+impl PaymentTx<'_> {
     /// Writes the journal row first, with outcome `pending` until `set_outcome`.
     pub async fn journal(&mut self, e: &JournalEntry) -> Result<i64> {
+        match &mut self.inner {
+            Inner::Pooled(p) => p.journal(e).await,
+            Inner::Sqlite(c) => sqlite::journal(c, e),
+        }
+    }
+
+    pub async fn set_outcome(
+        &mut self,
+        journal_id: i64,
+        outcome: &str,
+        detail: Option<&str>,
+    ) -> Result<()> {
+        match &mut self.inner {
+            Inner::Pooled(p) => p.set_outcome(journal_id, outcome, detail).await,
+            Inner::Sqlite(c) => sqlite::set_outcome(c, journal_id, outcome, detail),
+        }
+    }
+
+    /// Locks the taxpayer's row for the rest of the transaction, so that payments of one
+    /// person are allocated one after the other. False when the person is unknown.
+    pub async fn lock_taxpayer(&mut self, cui: &str) -> Result<bool> {
+        match &mut self.inner {
+            Inner::Pooled(p) => p.lock_taxpayer(cui).await,
+            Inner::Sqlite(c) => sqlite::taxpayer_exists(c, cui),
+        }
+    }
+
+    /// The codes among `ids` that are not tax types of the register.
+    pub async fn unknown_tax_types(&mut self, ids: &[i64]) -> Result<Vec<i64>> {
+        match &mut self.inner {
+            Inner::Pooled(p) => p.unknown_tax_types(ids).await,
+            Inner::Sqlite(c) => sqlite::unknown_tax_types(c, ids),
+        }
+    }
+
+    /// Inserts the payment unless its order exists; the database's unique constraint
+    /// decides, so two instances sharing one database cannot both record it.
+    pub async fn insert_payment(&mut self, p: &NewPayment, journal_id: i64) -> Result<Inserted> {
+        match &mut self.inner {
+            Inner::Pooled(pooled) => pooled.insert_payment(p, journal_id).await,
+            Inner::Sqlite(c) => sqlite::insert_payment(c, p, journal_id),
+        }
+    }
+
+    pub async fn insert_item(
+        &mut self,
+        payment_id: i64,
+        id_tip_suma: i64,
+        valoare: Bani,
+    ) -> Result<()> {
+        match &mut self.inner {
+            Inner::Pooled(p) => p.insert_item(payment_id, id_tip_suma, valoare).await,
+            Inner::Sqlite(c) => sqlite::insert_item(c, payment_id, id_tip_suma, valoare),
+        }
+    }
+
+    /// What `cui` still owes on `id_tip_suma`, oldest first.
+    pub async fn outstanding(&mut self, cui: &str, id_tip_suma: i64) -> Result<Vec<Outstanding>> {
+        match &mut self.inner {
+            Inner::Pooled(p) => p.outstanding(cui, id_tip_suma).await,
+            Inner::Sqlite(c) => sqlite::outstanding(c, cui, id_tip_suma),
+        }
+    }
+
+    /// Applies an allocation: lowers what is owed, writes the allocation lines and the
+    /// credit for what was left over.
+    pub async fn apply(
+        &mut self,
+        payment_id: i64,
+        cui: &str,
+        id_tip_suma: i64,
+        a: &Allocation,
+    ) -> Result<()> {
+        match &mut self.inner {
+            Inner::Pooled(p) => p.apply(payment_id, cui, id_tip_suma, a).await,
+            Inner::Sqlite(c) => sqlite::apply(c, payment_id, cui, id_tip_suma, a),
+        }
+    }
+}
+
+/// A payment transaction of the pool (PostgreSQL, MySQL).
+struct Pooled {
+    tx: Transaction<'static, Any>,
+    backend: Backend,
+}
+
+impl Pooled {
+    /// Writes the journal row first, with outcome `pending` until `set_outcome`.
+    async fn journal(&mut self, e: &JournalEntry) -> Result<i64> {
         let insert = "INSERT INTO payment_journal (received_at, order_text, cui_text, data_text, sume_text, outcome) \
              VALUES ($1, $2, $3, $4, $5, 'pending')";
         let sql = match self.backend {
@@ -384,7 +536,7 @@ impl PaymentTx {
         Ok(id)
     }
 
-    pub async fn set_outcome(
+    async fn set_outcome(
         &mut self,
         journal_id: i64,
         outcome: &str,
@@ -404,7 +556,7 @@ impl PaymentTx {
 
     /// Locks the taxpayer's row for the rest of the transaction, so that payments of one
     /// person are allocated one after the other. False when the person is unknown.
-    pub async fn lock_taxpayer(&mut self, cui: &str) -> Result<bool> {
+    async fn lock_taxpayer(&mut self, cui: &str) -> Result<bool> {
         let sql = match self.backend {
             // The whole database is already locked for writing (BEGIN IMMEDIATE).
             Backend::Sqlite => "SELECT cui FROM taxpayers WHERE cui = $1",
@@ -421,7 +573,7 @@ impl PaymentTx {
     }
 
     /// The codes among `ids` that are not tax types of the register.
-    pub async fn unknown_tax_types(&mut self, ids: &[i64]) -> Result<Vec<i64>> {
+    async fn unknown_tax_types(&mut self, ids: &[i64]) -> Result<Vec<i64>> {
         let sql = self
             .backend
             .sql("SELECT 1 FROM tax_types WHERE id_tip_suma = $1");
@@ -440,7 +592,7 @@ impl PaymentTx {
 
     /// Inserts the payment unless its order exists; the database's unique constraint
     /// decides, so two instances sharing one database cannot both record it.
-    pub async fn insert_payment(&mut self, p: &NewPayment, journal_id: i64) -> Result<Inserted> {
+    async fn insert_payment(&mut self, p: &NewPayment, journal_id: i64) -> Result<Inserted> {
         let insert =
             "INSERT INTO payments (order_no, cui, data, content, total, journal_id, recorded_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)";
@@ -489,7 +641,7 @@ impl PaymentTx {
         Ok(Inserted::Existing(text(&row, 0)?))
     }
 
-    pub async fn insert_item(
+    async fn insert_item(
         &mut self,
         payment_id: i64,
         id_tip_suma: i64,
@@ -508,7 +660,7 @@ impl PaymentTx {
     }
 
     /// What `cui` still owes on `id_tip_suma`, oldest first.
-    pub async fn outstanding(&mut self, cui: &str, id_tip_suma: i64) -> Result<Vec<Outstanding>> {
+    async fn outstanding(&mut self, cui: &str, id_tip_suma: i64) -> Result<Vec<Outstanding>> {
         let sql = self.backend.sql(
             "SELECT id, rest_debit, rest_ramasita, rest_majorari, rest_penalitati FROM debts \
              WHERE cui = $1 AND id_tip_suma = $2 \
@@ -535,7 +687,7 @@ impl PaymentTx {
 
     /// Applies an allocation: lowers what is owed, writes the allocation lines and the
     /// credit for what was left over.
-    pub async fn apply(
+    async fn apply(
         &mut self,
         payment_id: i64,
         cui: &str,
@@ -580,11 +732,6 @@ impl PaymentTx {
         }
         Ok(())
     }
-
-    pub async fn commit(self) -> Result<()> {
-        self.tx.commit().await?;
-        Ok(())
-    }
 }
 
 /// The id MySQL generated for the row just inserted.
@@ -624,6 +771,19 @@ async fn prepare_connection(
         sqlx::query(statement).execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// The file a `sqlite:` URL names. The fast paths open it directly, so an in-memory
+/// database (one per connection, invisible to the others) is refused.
+fn sqlite_file(url: &str) -> Result<std::path::PathBuf> {
+    let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
+    let path = rest.split('?').next().unwrap_or("");
+    if path.is_empty() || path == ":memory:" {
+        return Err(Error::UnsupportedUrl(format!(
+            "{url} (SQLite needs a file: sqlite://PATH/ghiseul.db)"
+        )));
+    }
+    Ok(std::path::PathBuf::from(path))
 }
 
 /// Makes sure a SQLite file can be created: its folder exists and `mode=rwc` is set.
@@ -701,37 +861,86 @@ mod tests {
     }
 
     /// A verified payment must be on disk before the answer leaves: the payment
-    /// transaction runs in WAL mode with synchronous = FULL (2).
+    /// transaction runs in WAL mode with synchronous = FULL (2), on the writer's connection.
     #[tokio::test]
     async fn sqlite_payment_path_runs_in_wal_with_synchronous_full() {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("g.db").display());
         let store = Store::connect(&url, 2, Timeouts::default()).await.unwrap();
         store.migrate().await.unwrap();
-        let mut tx = store.begin_payment().await.unwrap();
-        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
-            .fetch_one(&mut *tx.tx)
-            .await
-            .unwrap();
-        let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
-            .fetch_one(&mut *tx.tx)
+        let (mode, synchronous) = store
+            .payment(|tx| {
+                Box::pin(async move {
+                    let Inner::Sqlite(conn) = &mut tx.inner else {
+                        panic!("a SQLite store pays on the writer's connection");
+                    };
+                    let mode: String = conn.query_row("PRAGMA journal_mode", [], |r| r.get(0))?;
+                    let sync: i64 = conn.query_row("PRAGMA synchronous", [], |r| r.get(0))?;
+                    Ok((mode, sync))
+                })
+            })
             .await
             .unwrap();
         assert_eq!(mode.to_lowercase(), "wal");
         assert_eq!(synchronous, 2, "synchronous must be FULL");
-        drop(tx);
-        // Every connection of the pool, not just the first one, is set up the same way.
-        let (mut a, mut b) = (
-            store.acquire().await.unwrap(),
-            store.acquire().await.unwrap(),
-        );
-        for conn in [&mut a, &mut b] {
-            let synchronous: i64 = sqlx::query_scalar("PRAGMA synchronous")
-                .fetch_one(&mut **conn)
-                .await
-                .unwrap();
-            assert_eq!(synchronous, 2);
+    }
+
+    /// Payments are committed in groups, but a payment whose work fails is rolled back
+    /// alone: the others of its group are kept.
+    #[tokio::test]
+    async fn a_failed_payment_rolls_back_alone_within_its_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("g.db").display());
+        let store = Store::connect(&url, 2, Timeouts::default()).await.unwrap();
+        store.migrate().await.unwrap();
+        let entry = |order: &str| JournalEntry {
+            received_at: "2025-05-20 10:11:12".into(),
+            order: order.into(),
+            cui: "1800101221111".into(),
+            data: "2025-05-20 10:11:12".into(),
+            sume: "1=1.00".into(),
+        };
+        let mut waiting = Vec::new();
+        for i in 0..40 {
+            let e = entry(&i.to_string());
+            let store = store.clone();
+            waiting.push(tokio::spawn(async move {
+                store
+                    .payment(move |tx| {
+                        Box::pin(async move {
+                            tx.journal(&e).await?;
+                            if i % 4 == 0 {
+                                return Err(Error::Writer("refused on purpose".into()));
+                            }
+                            Ok(i)
+                        })
+                    })
+                    .await
+            }));
         }
+        let mut kept = 0;
+        for (i, w) in waiting.into_iter().enumerate() {
+            match w.await.unwrap() {
+                Ok(n) => {
+                    assert_eq!(n, i);
+                    kept += 1;
+                }
+                Err(_) => assert_eq!(i % 4, 0, "only the failing payments fail"),
+            }
+        }
+        let journaled: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM payment_journal")
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+        let failed_left: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM payment_journal WHERE CAST(order_text AS INTEGER) % 4 = 0",
+        )
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+        assert_eq!(kept, 30);
+        assert_eq!(journaled, 30);
+        assert_eq!(failed_left, 0);
     }
 
     #[test]

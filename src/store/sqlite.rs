@@ -1,0 +1,439 @@
+//! SQLite's fast paths, on the SQLite C library directly (rusqlite) rather than through
+//! sqlx's `Any` driver.
+//!
+//! sqlx runs every SQLite connection on a thread of its own and hands each statement and
+//! each row across a channel; on a 2-core machine those hand-offs were most of the cost of
+//! an answer (docs/performance.md). Here:
+//!
+//! - a statement is read on the calling thread, from a small set of read-only connections
+//!   with prepared statements kept between requests: in WAL mode a reader never waits for
+//!   the writer, and the query takes tens of microseconds;
+//! - every write of the service goes to one writer thread that owns the only writing
+//!   connection. It takes whatever is queued, runs each unit of work in its own savepoint
+//!   of one transaction, commits once (one fsync, `synchronous = FULL`) and only then
+//!   answers each of them. Every answered payment is on disk; a payment that fails rolls
+//!   back alone; a failed commit fails every payment of the group, none of which is then
+//!   recorded (ghiseul.ro retries them).
+//!
+//! Migrations, the import, the audit queries and the tools keep using the sqlx pool.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{DueRow, Error, Inserted, JournalEntry, NewPayment, Result};
+use crate::rules::allocation::{Allocation, Component, Outstanding};
+use crate::rules::money::Bani;
+
+/// Units of work the writer takes into one transaction at most. Beyond a few dozen the
+/// fsync is already shared widely and a failed commit would fail too many answers.
+const GROUP: usize = 64;
+
+/// Work queued for the writer beyond this waits (asynchronously) for room.
+const QUEUE: usize = 1024;
+
+/// Read connections kept open between requests. Reads run on the calling thread, so at most
+/// as many are busy at once as there are threads calling: tokio's workers.
+const IDLE_READERS: usize = 8;
+
+/// Page cache of each connection, in KiB: the inner B-tree pages of a city's register,
+/// while the server stays well under its memory target (issue 5: 64 MiB).
+const READER_CACHE_KIB: i64 = 8 * 1024;
+
+/// The SQLite side of a `Store`. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Native {
+    readers: Arc<Readers>,
+    writer: mpsc::Sender<Job>,
+}
+
+#[derive(Debug)]
+struct Readers {
+    path: PathBuf,
+    idle: Mutex<Vec<Connection>>,
+    /// Set by `close`: nothing is read or written after it.
+    closed: AtomicBool,
+}
+
+/// A unit of work for the writer: runs inside its own savepoint and returns what to do
+/// once the group is committed, or an error (its savepoint is then rolled back).
+type Job = Box<dyn FnOnce(&mut Connection) -> Result<Reply> + Send>;
+/// Delivers a job's result: `Ok` when its group was committed.
+type Reply = Box<dyn FnOnce(std::result::Result<(), String>) + Send>;
+
+impl Native {
+    /// Opens `path` (which must exist and be migrated before the first query) and starts
+    /// the writer thread. `busy` is how long a write waits for another process (an
+    /// import) holding the database's write lock.
+    pub fn open(path: &Path, busy: Duration) -> Result<Native> {
+        let conn = open_writer(path, busy)?;
+        let (tx, rx) = mpsc::channel(QUEUE);
+        std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || write_loop(conn, rx))
+            .map_err(|e| Error::Writer(format!("cannot start the writer thread: {e}")))?;
+        Ok(Native {
+            readers: Arc::new(Readers {
+                path: path.to_path_buf(),
+                idle: Mutex::new(Vec::new()),
+                closed: AtomicBool::new(false),
+            }),
+            writer: tx,
+        })
+    }
+
+    /// Refuses every later read and write and closes the idle read connections.
+    pub fn close(&self) {
+        self.readers.closed.store(true, Ordering::SeqCst);
+        if let Ok(mut idle) = self.readers.idle.lock() {
+            idle.clear();
+        }
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.readers.closed.load(Ordering::SeqCst) {
+            return Err(Error::Writer("the database is closed".into()));
+        }
+        Ok(())
+    }
+
+    /// Runs `read` on a read-only connection, on this thread.
+    pub fn read<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        self.check_open()?;
+        let idle = self.readers.idle.lock().map(|mut v| v.pop()).ok().flatten();
+        let conn = match idle {
+            Some(c) => c,
+            None => open_reader(&self.readers.path)?,
+        };
+        let result = read(&conn);
+        if let Ok(mut idle) = self.readers.idle.lock() {
+            if idle.len() < IDLE_READERS && !self.readers.closed.load(Ordering::SeqCst) {
+                idle.push(conn);
+            }
+        }
+        Ok(result?)
+    }
+
+    /// Runs `work` on the writer's connection in the next group; its result comes back once
+    /// that group is committed.
+    pub async fn write<R: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut Connection) -> Result<R> + Send + 'static,
+    ) -> Result<R> {
+        self.check_open()?;
+        let (done, answer) = oneshot::channel::<Result<R>>();
+        let job: Job = Box::new(move |conn| match work(conn) {
+            Ok(value) => Ok(Box::new(
+                move |committed: std::result::Result<(), String>| {
+                    let _ = done.send(committed.map(|()| value).map_err(Error::Writer));
+                },
+            )),
+            Err(e) => {
+                // Rolled back whatever the group does: the caller may know at once.
+                let logged = Error::Writer(e.to_string());
+                let _ = done.send(Err(e));
+                Err(logged)
+            }
+        });
+        self.writer
+            .send(job)
+            .await
+            .map_err(|_| Error::Writer("the writer thread has stopped".into()))?;
+        // A job dropped unrun (the group could not begin) drops `done` unanswered.
+        match answer.await {
+            Ok(r) => r,
+            Err(_) => Err(Error::Writer("the write was not done".into())),
+        }
+    }
+
+    /// Everything still owed by `cui` (see `Store::statement`).
+    pub fn statement(&self, cui: &str) -> Result<Option<Vec<DueRow>>> {
+        self.read(|conn| {
+            let mut known = conn.prepare_cached("SELECT 1 FROM taxpayers WHERE cui = ?1")?;
+            if !known.exists([cui])? {
+                return Ok(None);
+            }
+            let mut stmt = conn.prepare_cached(STATEMENT_SQL)?;
+            let rows = stmt.query_map([cui], |r| {
+                Ok(DueRow {
+                    id_tip_suma: r.get(0)?,
+                    prioritate: r.get(1)?,
+                    detalii_header: r.get(2)?,
+                    descriere: r.get(3)?,
+                    debit: Bani(r.get(4)?),
+                    ramasita: Bani(r.get(5)?),
+                    majorari: Bani(r.get(6)?),
+                    penalitati: Bani(r.get(7)?),
+                })
+            })?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().map(Some)
+        })
+    }
+
+    /// `SELECT 1` on a read connection.
+    pub fn ping(&self) -> Result<()> {
+        self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
+    }
+}
+
+/// The debts of one taxpayer with something still owed, in statement order (see
+/// `Store::statement`). The taxpayer's existence is asked separately, so this needs no
+/// outer join.
+const STATEMENT_SQL: &str = "\
+    SELECT d.id_tip_suma, t.prioritate, t.detalii_header, d.descriere, \
+           d.rest_debit, d.rest_ramasita, d.rest_majorari, d.rest_penalitati \
+    FROM debts d JOIN tax_types t ON t.id_tip_suma = d.id_tip_suma \
+    WHERE d.cui = ?1 \
+      AND d.rest_debit + d.rest_ramasita + d.rest_majorari + d.rest_penalitati > 0 \
+    ORDER BY CASE WHEN t.prioritate > 0 THEN 0 ELSE 1 END, t.prioritate, \
+             d.id_tip_suma, d.scadenta, d.id";
+
+fn open_reader(path: &Path) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    // A reader in WAL mode waits only in rare moments (recovery of a crashed writer's
+    // WAL index); it must not hold a worker thread for long.
+    conn.busy_timeout(Duration::from_millis(250))?;
+    conn.execute_batch(&format!("PRAGMA cache_size = -{READER_CACHE_KIB};"))?;
+    conn.set_prepared_statement_cache_capacity(16);
+    Ok(conn)
+}
+
+fn open_writer(path: &Path, busy: Duration) -> Result<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(busy)?;
+    // WAL lets readers run beside the writer; FULL puts every commit on disk before the
+    // answer leaves.
+    conn.execute_batch(&format!(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+         PRAGMA cache_size = -{READER_CACHE_KIB};"
+    ))?;
+    conn.set_prepared_statement_cache_capacity(32);
+    Ok(conn)
+}
+
+/// The writer thread: one group per loop, until every `Store` is gone.
+fn write_loop(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
+    let mut group: Vec<Job> = Vec::with_capacity(GROUP);
+    while let Some(first) = rx.blocking_recv() {
+        group.push(first);
+        while group.len() < GROUP {
+            match rx.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        run_group(&mut conn, &mut group);
+    }
+}
+
+/// Runs the queued jobs in one transaction, each in its own savepoint; commits; answers.
+fn run_group(conn: &mut Connection, group: &mut Vec<Job>) {
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        tracing::error!(error = %e, jobs = group.len(), "SQLite writer: cannot begin");
+        group.clear(); // dropping a job drops its answer channel: the caller gets an error
+        return;
+    }
+    let mut replies: Vec<Reply> = Vec::with_capacity(group.len());
+    for job in group.drain(..) {
+        if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            tracing::error!(error = %e, "SQLite writer: cannot open a savepoint");
+            continue;
+        }
+        // A panic in one job must not stop the writer for everybody: it is rolled back
+        // like any failed job.
+        let outcome = catch_unwind(AssertUnwindSafe(|| job(conn)));
+        let kept = match outcome {
+            Ok(Ok(reply)) => Some(reply),
+            Ok(Err(e)) => {
+                tracing::warn!(error = %e, "SQLite writer: a write failed and was rolled back");
+                None
+            }
+            Err(_) => {
+                tracing::error!("SQLite writer: a write panicked and was rolled back");
+                None
+            }
+        };
+        let end = if kept.is_some() {
+            "RELEASE job"
+        } else {
+            "ROLLBACK TO job; RELEASE job"
+        };
+        match conn.execute_batch(end) {
+            Ok(()) => replies.extend(kept),
+            Err(e) => {
+                tracing::error!(error = %e, "SQLite writer: cannot close a savepoint");
+                // The transaction is in an unknown state: give it up whole.
+                let _ = conn.execute_batch("ROLLBACK");
+                for reply in replies.drain(..) {
+                    reply(Err(format!("the group was rolled back: {e}")));
+                }
+                return;
+            }
+        }
+    }
+    let committed = conn.execute_batch("COMMIT").map_err(|e| {
+        tracing::error!(error = %e, "SQLite writer: commit failed; the group was rolled back");
+        let _ = conn.execute_batch("ROLLBACK");
+        format!("commit failed: {e}")
+    });
+    for reply in replies {
+        reply(committed.clone());
+    }
+}
+
+// The steps of a payment on the writer's connection; `PaymentTx` calls them.
+
+pub(super) fn journal(conn: &Connection, e: &JournalEntry) -> Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO payment_journal (received_at, order_text, cui_text, data_text, sume_text, outcome) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
+    )?
+    .execute(params![e.received_at, e.order, e.cui, e.data, e.sume])?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub(super) fn set_outcome(
+    conn: &Connection,
+    journal_id: i64,
+    outcome: &str,
+    detail: Option<&str>,
+) -> Result<()> {
+    conn.prepare_cached("UPDATE payment_journal SET outcome = ?1, detail = ?2 WHERE id = ?3")?
+        .execute(params![outcome, detail, journal_id])?;
+    Ok(())
+}
+
+/// The writer is the only writer: the taxpayer cannot change under it.
+pub(super) fn taxpayer_exists(conn: &Connection, cui: &str) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM taxpayers WHERE cui = ?1")?
+        .exists([cui])?)
+}
+
+pub(super) fn unknown_tax_types(conn: &Connection, ids: &[i64]) -> Result<Vec<i64>> {
+    let mut stmt = conn.prepare_cached("SELECT 1 FROM tax_types WHERE id_tip_suma = ?1")?;
+    let mut unknown = Vec::new();
+    for &id in ids {
+        if !stmt.exists([id])? && !unknown.contains(&id) {
+            unknown.push(id);
+        }
+    }
+    Ok(unknown)
+}
+
+pub(super) fn insert_payment(
+    conn: &Connection,
+    p: &NewPayment,
+    journal_id: i64,
+) -> Result<Inserted> {
+    let id: Option<i64> = conn
+        .prepare_cached(
+            "INSERT INTO payments (order_no, cui, data, content, total, journal_id, recorded_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (order_no) DO NOTHING RETURNING id",
+        )?
+        .query_row(
+            params![
+                p.order_no,
+                p.cui,
+                p.data,
+                p.content,
+                p.total.0,
+                journal_id,
+                p.recorded_at
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = id {
+        return Ok(Inserted::New(id));
+    }
+    let content: String = conn
+        .prepare_cached("SELECT content FROM payments WHERE order_no = ?1")?
+        .query_row([p.order_no], |r| r.get(0))?;
+    Ok(Inserted::Existing(content))
+}
+
+pub(super) fn insert_item(
+    conn: &Connection,
+    payment_id: i64,
+    id_tip_suma: i64,
+    valoare: Bani,
+) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO payment_items (payment_id, id_tip_suma, valoare) VALUES (?1, ?2, ?3)",
+    )?
+    .execute(params![payment_id, id_tip_suma, valoare.0])?;
+    Ok(())
+}
+
+pub(super) fn outstanding(
+    conn: &Connection,
+    cui: &str,
+    id_tip_suma: i64,
+) -> Result<Vec<Outstanding>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, rest_debit, rest_ramasita, rest_majorari, rest_penalitati FROM debts \
+         WHERE cui = ?1 AND id_tip_suma = ?2 \
+           AND rest_debit + rest_ramasita + rest_majorari + rest_penalitati > 0 \
+         ORDER BY scadenta, id",
+    )?;
+    let rows = stmt.query_map(params![cui, id_tip_suma], |r| {
+        Ok(Outstanding {
+            debt_id: r.get(0)?,
+            debit: Bani(r.get(1)?),
+            ramasita: Bani(r.get(2)?),
+            majorari: Bani(r.get(3)?),
+            penalitati: Bani(r.get(4)?),
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+pub(super) fn apply(
+    conn: &Connection,
+    payment_id: i64,
+    cui: &str,
+    id_tip_suma: i64,
+    a: &Allocation,
+) -> Result<()> {
+    for line in &a.lines {
+        let update = match line.component {
+            Component::Debit => "UPDATE debts SET rest_debit = rest_debit - ?1 WHERE id = ?2",
+            Component::Ramasita => {
+                "UPDATE debts SET rest_ramasita = rest_ramasita - ?1 WHERE id = ?2"
+            }
+            Component::Majorari => {
+                "UPDATE debts SET rest_majorari = rest_majorari - ?1 WHERE id = ?2"
+            }
+            Component::Penalitati => {
+                "UPDATE debts SET rest_penalitati = rest_penalitati - ?1 WHERE id = ?2"
+            }
+        };
+        conn.prepare_cached(update)?
+            .execute(params![line.amount.0, line.debt_id])?;
+        conn.prepare_cached(
+            "INSERT INTO allocations (payment_id, debt_id, component, amount) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![payment_id, line.debt_id, line.component.as_str(), line.amount.0])?;
+    }
+    if a.credit.is_positive() {
+        conn.prepare_cached(
+            "INSERT INTO credits (payment_id, cui, id_tip_suma, amount) VALUES (?1, ?2, ?3, ?4)",
+        )?
+        .execute(params![payment_id, cui, id_tip_suma, a.credit.0])?;
+    }
+    Ok(())
+}
