@@ -416,7 +416,9 @@ fn finish<T>(
     match result {
         Ok(_) => {
             state.metrics.request(operation, None, took);
-            tracing::info!(operation, cui = %cui, ms, "answered");
+            // Debug, not info: at city scale this is thousands of lines a second into the
+            // journal, and every request already has its audit row and its metrics.
+            tracing::debug!(operation, cui = %cui, ms, "answered");
         }
         Err(e) => {
             let f = Fault::from(e);
