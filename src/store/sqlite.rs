@@ -154,14 +154,17 @@ impl Native {
     /// Everything still owed by `cui` (see `Store::statement`).
     pub fn statement(&self, cui: &str) -> Result<Option<Vec<DueRow>>> {
         self.read(|conn| {
-            let mut known = conn.prepare_cached("SELECT 1 FROM taxpayers WHERE cui = ?1")?;
-            if !known.exists([cui])? {
-                return Ok(None);
-            }
             let mut stmt = conn.prepare_cached(STATEMENT_SQL)?;
-            let rows = stmt.query_map([cui], |r| {
-                Ok(DueRow {
-                    id_tip_suma: r.get(0)?,
+            let mut rows = stmt.query([cui])?;
+            let mut due = Vec::new();
+            let mut known = false;
+            while let Some(r) = rows.next()? {
+                known = true;
+                let Some(id_tip_suma) = r.get::<_, Option<i64>>(0)? else {
+                    continue; // the person's own row, with no debt joined
+                };
+                due.push(DueRow {
+                    id_tip_suma,
                     prioritate: r.get(1)?,
                     detalii_header: r.get(2)?,
                     descriere: r.get(3)?,
@@ -169,9 +172,9 @@ impl Native {
                     ramasita: Bani(r.get(5)?),
                     majorari: Bani(r.get(6)?),
                     penalitati: Bani(r.get(7)?),
-                })
-            })?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().map(Some)
+                });
+            }
+            Ok(known.then_some(due))
         })
     }
 
@@ -181,15 +184,17 @@ impl Native {
     }
 }
 
-/// The debts of one taxpayer with something still owed, in statement order (see
-/// `Store::statement`). The taxpayer's existence is asked separately, so this needs no
-/// outer join.
+/// The taxpayer's row joined with each debt still owed, in statement order (see
+/// `Store::statement`): one query, so one read transaction per answer. No row: the person
+/// is not in the register; one row of NULLs: nothing is owed.
 const STATEMENT_SQL: &str = "\
     SELECT d.id_tip_suma, t.prioritate, t.detalii_header, d.descriere, \
            d.rest_debit, d.rest_ramasita, d.rest_majorari, d.rest_penalitati \
-    FROM debts d JOIN tax_types t ON t.id_tip_suma = d.id_tip_suma \
-    WHERE d.cui = ?1 \
-      AND d.rest_debit + d.rest_ramasita + d.rest_majorari + d.rest_penalitati > 0 \
+    FROM taxpayers p \
+    LEFT JOIN debts d ON d.cui = p.cui \
+         AND d.rest_debit + d.rest_ramasita + d.rest_majorari + d.rest_penalitati > 0 \
+    LEFT JOIN tax_types t ON t.id_tip_suma = d.id_tip_suma \
+    WHERE p.cui = ?1 \
     ORDER BY CASE WHEN t.prioritate > 0 THEN 0 ELSE 1 END, t.prioritate, \
              d.id_tip_suma, d.scadenta, d.id";
 
