@@ -196,6 +196,36 @@ pub async fn insert(store: &Store, records: &[Record]) -> Result<()> {
     if records.is_empty() {
         return Ok(());
     }
+    if let Some(native) = store.native() {
+        // On SQLite through the writer thread, so that audit rows never hold the write
+        // lock that a payment is waiting for.
+        let rows: Vec<_> = records
+            .iter()
+            .map(|r| {
+                (
+                    r.at.format(AT_FORMAT).to_string(),
+                    r.operation,
+                    r.cui.clone(),
+                    r.source.clone(),
+                    r.outcome.as_str(),
+                    r.fault_code.map(i64::from),
+                    r.duration_ms,
+                )
+            })
+            .collect();
+        return native
+            .write(move |conn| {
+                let mut insert = conn.prepare_cached(
+                    "INSERT INTO audit_log (at, operation, cui, source, outcome, fault_code, duration_ms) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                )?;
+                for (at, operation, cui, source, outcome, fault, ms) in &rows {
+                    insert.execute(rusqlite::params![at, operation, cui, source, outcome, fault, ms])?;
+                }
+                Ok(())
+            })
+            .await;
+    }
     let mut sql = String::from(
         "INSERT INTO audit_log (at, operation, cui, source, outcome, fault_code, duration_ms) VALUES ",
     );

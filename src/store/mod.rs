@@ -282,6 +282,11 @@ impl Store {
         self.backend
     }
 
+    /// SQLite's reader and writer, on SQLite.
+    fn native(&self) -> Option<&sqlite::Native> {
+        self.native.as_ref()
+    }
+
     /// The database file, on SQLite.
     pub fn sqlite_path(&self) -> Option<&std::path::Path> {
         self.sqlite_path.as_deref()
