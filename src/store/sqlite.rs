@@ -72,11 +72,17 @@ impl Native {
     /// import) holding the database's write lock.
     pub fn open(path: &Path, busy: Duration) -> Result<Native> {
         let conn = open_writer(path, busy)?;
+        let copier = open_writer(path, busy)?;
         let (tx, rx) = mpsc::channel(QUEUE);
+        let (wrote, written) = std::sync::mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || write_loop(conn, rx))
+            .spawn(move || write_loop(conn, rx, wrote))
             .map_err(|e| Error::Writer(format!("cannot start the writer thread: {e}")))?;
+        std::thread::Builder::new()
+            .name("sqlite-copier".into())
+            .spawn(move || copy_loop(copier, written))
+            .map_err(|e| Error::Writer(format!("cannot start the WAL copier thread: {e}")))?;
         Ok(Native {
             readers: Arc::new(Readers {
                 path: path.to_path_buf(),
@@ -221,7 +227,7 @@ fn open_writer(path: &Path, busy: Duration) -> Result<Connection> {
     conn.busy_timeout(busy)?;
     // WAL lets readers run beside the writer; FULL puts every commit on disk before the
     // answer leaves.
-    // wal_autocheckpoint = 0: the writer checkpoints between groups (see `write_loop`).
+    // wal_autocheckpoint = 0: see `write_loop`.
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
          PRAGMA wal_autocheckpoint = 0; PRAGMA cache_size = -{READER_CACHE_KIB};"
@@ -230,18 +236,26 @@ fn open_writer(path: &Path, busy: Duration) -> Result<Connection> {
     Ok(conn)
 }
 
-/// How often at most the writer copies the WAL back into the database file.
+/// How often at most the writer checkpoints between two groups.
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+/// How long the copier rests between two of its checkpoints.
+const COPY_PAUSE: Duration = Duration::from_millis(10);
 
 /// The writer thread: one group per loop, until every `Store` is gone.
 ///
-/// The WAL is checkpointed here, after a group's answers have left and before the next
-/// group begins. SQLite's automatic checkpoint runs inside COMMIT, so the payments of that
-/// group waited for the copy and its fsync; a checkpoint from another thread never catches
-/// up with a writer that commits every few milliseconds, and the WAL grew without end
-/// (600 MB in 5 s). Between two groups it copies everything, and the next write starts
-/// the WAL over.
-fn write_loop(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
+/// The WAL is copied back into the database file in two places. The copier thread
+/// (`copy_loop`) copies what the groups wrote, beside the writer, so that the pages are
+/// mostly copied before the writer gets to them. The writer then checkpoints too, at most
+/// every 100 ms, after a group's answers have left and before the next group begins: only
+/// a checkpoint that finds nothing being written can copy everything, and only then does
+/// the next write start the WAL over (a copier alone never caught up with a writer that
+/// commits every few milliseconds: the WAL grew to 600 MB in 5 s). SQLite's own checkpoint
+/// is off on this connection because it runs inside COMMIT, before the answers can leave.
+fn write_loop(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Job>,
+    wrote: std::sync::mpsc::SyncSender<()>,
+) {
     let mut group: Vec<Job> = Vec::with_capacity(GROUP);
     let mut last_checkpoint = Instant::now();
     while let Some(first) = rx.blocking_recv() {
@@ -253,12 +267,27 @@ fn write_loop(mut conn: Connection, mut rx: mpsc::Receiver<Job>) {
             }
         }
         run_group(&mut conn, &mut group);
+        let _ = wrote.try_send(()); // a notice already waiting for the copier is enough
         if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
-            if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                tracing::warn!(error = %e, "SQLite checkpoint failed; the next one will retry");
-            }
+            checkpoint(&conn);
             last_checkpoint = Instant::now();
         }
+    }
+}
+
+/// The copier thread: after each notice from the writer, copies the WAL back. Ends when
+/// the writer does.
+fn copy_loop(conn: Connection, written: std::sync::mpsc::Receiver<()>) {
+    while written.recv().is_ok() {
+        checkpoint(&conn);
+        std::thread::sleep(COPY_PAUSE);
+    }
+}
+
+/// A PASSIVE checkpoint: copies what it can without waiting for or blocking anyone.
+fn checkpoint(conn: &Connection) {
+    if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+        tracing::warn!(error = %e, "SQLite checkpoint failed; the next one will retry");
     }
 }
 
