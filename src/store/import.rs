@@ -5,6 +5,7 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 use std::io::Read;
+use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use sqlx::{Any, Row, Transaction};
@@ -14,9 +15,9 @@ use crate::rules::ident::Cui;
 use crate::rules::money::Bani;
 
 /// Rows per INSERT statement: few round trips, well under every backend's parameter limit.
-const BATCH: usize = 500;
+pub(super) const BATCH: usize = 500;
 /// After this many bad rows the import stops looking for more.
-const MAX_REPORTED: usize = 20;
+pub(super) const MAX_REPORTED: usize = 20;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Kind {
@@ -61,6 +62,9 @@ pub enum ImportError {
     Csv { line: u64, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// From the SQLite write path, which runs on its own connection (rusqlite).
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
 }
 
 fn describe(rows: &[BadRow]) -> String {
@@ -97,6 +101,11 @@ pub async fn import(store: &Store, kind: Kind, input: impl Read) -> Result<u64, 
             ),
         }]));
     }
+    if store.backend() == Backend::Sqlite {
+        if let Some(path) = sqlite_file(store).await? {
+            return blocking(|| super::import_sqlite::import(&path, kind, &mut reader));
+        }
+    }
     let mut tx = store.pool().begin().await?;
     if store.backend() == Backend::Sqlite {
         // The debts index is filled in taxpayer order, not file order: with SQLite's
@@ -132,7 +141,29 @@ pub async fn import(store: &Store, kind: Kind, input: impl Read) -> Result<u64, 
     Ok(importer.written)
 }
 
-fn csv_error(e: csv::Error) -> ImportError {
+/// The file of a SQLite store, as SQLite itself names it; `None` for an in-memory database,
+/// which only the store's own connections can see.
+async fn sqlite_file(store: &Store) -> Result<Option<PathBuf>, ImportError> {
+    let file: Option<String> =
+        sqlx::query_scalar("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_optional(store.pool())
+            .await?;
+    Ok(file.filter(|f| !f.is_empty()).map(PathBuf::from))
+}
+
+/// Runs the blocking SQLite import without stalling the other tasks of a multi-threaded
+/// runtime (a server running in the same process). On a current-thread runtime it simply
+/// runs here.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
+pub(super) fn csv_error(e: csv::Error) -> ImportError {
     let line = e.position().map(|p| p.line()).unwrap_or(0);
     let reason = match e.kind() {
         csv::ErrorKind::Utf8 { .. } => {
@@ -154,7 +185,7 @@ struct Importer {
 }
 
 #[derive(Clone, Debug)]
-enum Value {
+pub(super) enum Value {
     Int(i64),
     Text(String),
     OptText(Option<String>),
@@ -604,7 +635,7 @@ fn date(text: &str) -> Option<Cow<'_, str>> {
     }
 }
 
-fn last_per_key(rows: Vec<(u64, Vec<Value>)>) -> Vec<(u64, Vec<Value>)> {
+pub(super) fn last_per_key(rows: Vec<(u64, Vec<Value>)>) -> Vec<(u64, Vec<Value>)> {
     let key = |v: &[Value]| match &v[0] {
         Value::Int(i) => i.to_string(),
         Value::Text(t) => t.clone(),
