@@ -42,7 +42,8 @@ pub(super) fn import<R: Read>(
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let written = match kind {
         Kind::Debts => import_debts(&tx, reader)?,
-        Kind::TaxTypes | Kind::Persons => upsert(&tx, kind, reader)?,
+        Kind::Persons => upsert_persons(&tx, reader)?,
+        Kind::TaxTypes => upsert_tax_types(&tx, reader)?,
     };
     // Dropping the transaction without commit rolls it back.
     let started = std::time::Instant::now();
@@ -112,29 +113,80 @@ fn refused_rows(first: u64, last: u64, e: &rusqlite::Error) -> BadRow {
     }
 }
 
-/// Tax types and persons: upserts, the last row of a key winning. Rows are taken in the
+/// Persons: upserts, the last row of a CUI winning, written as they are read. The only
+/// constraint of `taxpayers` is its key, which the upsert resolves, so writing each row in
+/// file order keeps the same rows as the sqlx path's groups reduced to their last row per
+/// CUI. The count printed is that path's too: the rows of each group of `BATCH` valid rows,
+/// a CUI repeated within a group counted once.
+fn upsert_persons<R: Read>(
+    tx: &rusqlite::Transaction<'_>,
+    reader: &mut csv::Reader<R>,
+) -> Result<u64, ImportError> {
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO taxpayers (cui, nume, adresa) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (cui) DO UPDATE SET nume = excluded.nume, adresa = excluded.adresa",
+    )?;
+    let no_types = HashSet::new();
+    let mut record = csv::StringRecord::new();
+    let mut bad: Vec<BadRow> = Vec::new();
+    let mut written = 0u64;
+    // The CUIs of the current group, as numbers: a stored CUI is 2 to 13 digits.
+    let mut group: HashSet<u64> = HashSet::with_capacity(BATCH);
+    let mut in_group = 0;
+    while let Some(line) = next_record(reader, &mut record)? {
+        let (cui, nume, adresa) = match check(Kind::Persons, &no_types, &record) {
+            Ok(Checked::Person { cui, nume, adresa }) => (cui, nume, adresa),
+            Ok(_) => unreachable!("a persons row checks as a person"),
+            Err(reason) => {
+                bad.push(BadRow { line, reason });
+                if bad.len() >= MAX_REPORTED {
+                    break;
+                }
+                continue;
+            }
+        };
+        if !bad.is_empty() {
+            continue; // the file is refused anyway: only keep looking for bad rows
+        }
+        let cui = cui.as_str();
+        match stmt.execute([cui, nume, adresa]) {
+            Ok(_) => {}
+            Err(e) if refused(&e).is_some() => {
+                bad.push(refused_rows(line, line, &e));
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let number = cui.bytes().fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+        group.insert(number << 4 | cui.len() as u64);
+        in_group += 1;
+        if in_group == BATCH {
+            written += group.len() as u64;
+            group.clear();
+            in_group = 0;
+        }
+    }
+    if !bad.is_empty() {
+        return Err(ImportError::BadRows(bad));
+    }
+    Ok(written + group.len() as u64)
+}
+
+/// Tax types: upserts, the last row of a key winning. Rows are taken in the
 /// same groups of `BATCH` valid rows as the sqlx path's multi-row statements, each group
 /// reduced to the last row of each key and written row by row in order, which is what
 /// SQLite does with one multi-row INSERT … ON CONFLICT: the same rows are kept or refused,
 /// and the same count and messages come out.
-fn upsert<R: Read>(
+fn upsert_tax_types<R: Read>(
     tx: &rusqlite::Transaction<'_>,
-    kind: Kind,
     reader: &mut csv::Reader<R>,
 ) -> Result<u64, ImportError> {
-    let sql = match kind {
-        Kind::TaxTypes => {
-            "INSERT INTO tax_types (id_tip_suma, nume, prioritate, iban, detalii_header) \
-             VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id_tip_suma) DO UPDATE SET \
-             nume = excluded.nume, prioritate = excluded.prioritate, iban = excluded.iban, \
-             detalii_header = excluded.detalii_header"
-        }
-        _ => {
-            "INSERT INTO taxpayers (cui, nume, adresa) VALUES (?1, ?2, ?3) \
-             ON CONFLICT (cui) DO UPDATE SET nume = excluded.nume, adresa = excluded.adresa"
-        }
-    };
-    let mut stmt = tx.prepare_cached(sql)?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO tax_types (id_tip_suma, nume, prioritate, iban, detalii_header) \
+         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (id_tip_suma) DO UPDATE SET \
+         nume = excluded.nume, prioritate = excluded.prioritate, iban = excluded.iban, \
+         detalii_header = excluded.detalii_header",
+    )?;
     let no_types = HashSet::new();
     let mut record = csv::StringRecord::new();
     let mut pending: Vec<(u64, Vec<Value>)> = Vec::with_capacity(BATCH);
@@ -171,7 +223,7 @@ fn upsert<R: Read>(
         Ok(())
     };
     while let Some(line) = next_record(reader, &mut record)? {
-        match check(kind, &no_types, &record) {
+        match check(Kind::TaxTypes, &no_types, &record) {
             Ok(row) => pending.push((line, row.into_values())),
             Err(reason) => bad.push(BadRow { line, reason }),
         }
