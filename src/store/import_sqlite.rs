@@ -347,6 +347,14 @@ fn import_debts<R: Read>(
         secs = started.elapsed().as_secs_f64(),
         "debts inserted"
     );
+    if !rebuild.is_empty() {
+        // The sort of CREATE INDEX keeps its runs in memory up to the page cache's size.
+        // The cache has done its work (what it holds is in the WAL or about to be), and
+        // with 8 MiB runs merged from temporary files the index was built as fast or
+        // faster, the whole import's peak memory falling from 449 MB to 294 MB (1 M
+        // register).
+        tx.execute_batch("PRAGMA cache_size = -8192")?;
+    }
     for (_, sql) in &rebuild {
         tx.execute_batch(sql)?;
     }
