@@ -71,6 +71,20 @@ fn debts(rows: &[&str]) -> String {
     csv
 }
 
+/// `n` valid debts of the two persons, numbered from `from` in their description.
+fn good(from: usize, n: usize) -> Vec<String> {
+    (from..from + n)
+        .map(|i| {
+            let cui = if i % 2 == 0 {
+                "1800101221111"
+            } else {
+                "2820704120023"
+            };
+            format!("{cui},1,Datorie {i},{i}.00,0,0,0,2025-03-31")
+        })
+        .collect()
+}
+
 fn unknown_cui(line: u64) -> BadRow {
     BadRow {
         line,
@@ -82,15 +96,16 @@ fn unknown_cui(line: u64) -> BadRow {
 async fn a_debts_file_with_an_unknown_cui_is_refused_whole_and_names_its_line_into_an_empty_table()
 {
     let db = Db::with_register().await;
-    let csv = debts(&[
-        "1800101221111,1,Casă,10.00,0,0,0,2025-03-31",
-        &format!("{UNKNOWN},1,Casă,10.00,0,0,0,2025-03-31"),
-        "2820704120023,2,Teren,5.00,0,0,0,2025-03-31",
-        &format!("{UNKNOWN},2,Teren,5.00,0,0,0,2025-03-31"),
-    ]);
+    // Long enough for rows to be written in groups: the unknown CUIs are inside groups.
+    let mut rows = good(0, 40);
+    rows.push(format!("{UNKNOWN},1,Casă,10.00,0,0,0,2025-03-31")); // line 42
+    rows.extend(good(40, 30));
+    rows.push(format!("{UNKNOWN},2,Teren,5.00,0,0,0,2025-03-31")); // line 73
+    rows.extend(good(70, 50));
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
     assert_eq!(
-        db.refused(Kind::Debts, &csv).await,
-        [unknown_cui(3), unknown_cui(5)]
+        db.refused(Kind::Debts, &debts(&rows)).await,
+        [unknown_cui(42), unknown_cui(73)]
     );
     assert_eq!(db.count("SELECT COUNT(*) FROM debts").await, 0);
     // The index, dropped for the bulk load into the empty table, is back as it was.
@@ -108,13 +123,39 @@ async fn a_debts_file_with_an_unknown_cui_is_refused_whole_and_names_its_line_in
             .unwrap(),
         1
     );
-    let csv = debts(&[
-        "2820704120023,2,Teren,5.00,0,0,0,2025-03-31",
-        &format!("{UNKNOWN},1,Casă,10.00,0,0,0,2025-03-31"),
-    ]);
-    assert_eq!(db.refused(Kind::Debts, &csv).await, [unknown_cui(3)]);
+    let mut rows = good(0, 70);
+    rows.insert(65, format!("{UNKNOWN},1,Casă,10.00,0,0,0,2025-03-31")); // line 67
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    assert_eq!(
+        db.refused(Kind::Debts, &debts(&rows)).await,
+        [unknown_cui(67)]
+    );
     assert_eq!(db.count("SELECT COUNT(*) FROM debts").await, 1);
     assert_eq!(db.debts_index().await.as_deref(), Some(INDEX_SQL));
+}
+
+/// Debts are numbered in the order of the file, however they are written.
+#[tokio::test]
+async fn debts_are_numbered_in_file_order() {
+    let db = Db::with_register().await;
+    let rows = good(0, 100);
+    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    assert_eq!(
+        import(&db.store, Kind::Debts, debts(&rows).as_bytes())
+            .await
+            .unwrap(),
+        100
+    );
+    let order: Vec<String> = sqlx::query_scalar("SELECT descriere FROM debts ORDER BY id")
+        .fetch_all(db.store.pool())
+        .await
+        .unwrap();
+    let expected: Vec<String> = (0..100).map(|i| format!("Datorie {i}")).collect();
+    assert_eq!(order, expected);
+    assert_eq!(
+        db.count("SELECT SUM(rest_debit) FROM debts").await,
+        (0..100).sum::<i64>() * 100
+    );
 }
 
 /// A bulk load into the empty table builds the index once at the end; the statement query
@@ -158,7 +199,7 @@ async fn debts_loaded_into_an_empty_table_are_all_in_the_index() {
 #[tokio::test]
 async fn the_first_twenty_bad_rows_are_reported_in_line_order() {
     let db = Db::with_register().await;
-    let mut rows = Vec::new();
+    let mut rows = good(0, 35);
     for i in 0..30 {
         rows.push(if i % 2 == 0 {
             format!("{UNKNOWN},1,Casă,10.00,0,0,0,2025-03-31")
@@ -169,8 +210,8 @@ async fn the_first_twenty_bad_rows_are_reported_in_line_order() {
     let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
     let bad = db.refused(Kind::Debts, &debts(&rows)).await;
     let lines: Vec<u64> = bad.iter().map(|b| b.line).collect();
-    assert_eq!(lines, (2..=21).collect::<Vec<u64>>());
-    assert_eq!(bad[0], unknown_cui(2));
+    assert_eq!(lines, (37..=56).collect::<Vec<u64>>());
+    assert_eq!(bad[0], unknown_cui(37));
     assert_eq!(
         bad[1].reason,
         "scadenta `2025-02-30` must be a date YYYY-MM-DD"
