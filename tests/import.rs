@@ -306,3 +306,29 @@ async fn an_in_memory_database_is_imported_through_the_store() {
         1
     );
 }
+
+/// The server may be recording a payment when the import starts: the import waits for the
+/// write lock instead of failing, and the server's tasks keep running meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_waits_for_a_payment_in_progress() {
+    let db = Db::with_register().await;
+    let payment = db.store.begin_payment().await.unwrap();
+    let (started, ready) = tokio::sync::oneshot::channel();
+    let holder = tokio::spawn(async move {
+        started.send(()).unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+        drop(payment); // rolled back: the write lock is free again
+    });
+    ready.await.unwrap();
+    let csv = debts(&["1800101221111,1,Casă,10.00,0,0,0,2025-03-31"]);
+    let begun = std::time::Instant::now();
+    assert_eq!(
+        import(&db.store, Kind::Debts, csv.as_bytes())
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(begun.elapsed() >= std::time::Duration::from_millis(500));
+    holder.await.unwrap();
+    assert_eq!(db.count("SELECT COUNT(*) FROM debts").await, 1);
+}
