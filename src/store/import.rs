@@ -2,6 +2,7 @@
 //! transaction: a bad row is reported with its line and reason, and nothing of the file is
 //! kept. Rows are read in one streaming pass and written in multi-row statements.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::io::Read;
 
@@ -13,9 +14,9 @@ use crate::rules::ident::Cui;
 use crate::rules::money::Bani;
 
 /// Rows per INSERT statement: few round trips, well under every backend's parameter limit.
-const BATCH: usize = 500;
+pub(super) const BATCH: usize = 500;
 /// After this many bad rows the import stops looking for more.
-const MAX_REPORTED: usize = 20;
+pub(super) const MAX_REPORTED: usize = 20;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Kind {
@@ -60,6 +61,9 @@ pub enum ImportError {
     Csv { line: u64, reason: String },
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// From the SQLite write path, which runs on its own connection (rusqlite).
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
 }
 
 fn describe(rows: &[BadRow]) -> String {
@@ -96,16 +100,11 @@ pub async fn import(store: &Store, kind: Kind, input: impl Read) -> Result<u64, 
             ),
         }]));
     }
-    let mut tx = store.pool().begin().await?;
-    if store.backend() == Backend::Sqlite {
-        // The debts index is filled in taxpayer order, not file order: with SQLite's
-        // default 2 MiB page cache most of an import is spent re-reading pages from the
-        // OS. 256 MiB (an upper bound, taken only as pages are read) holds the working set of a
-        // city's register.
-        sqlx::query("PRAGMA cache_size = -262144")
-            .execute(&mut *tx)
-            .await?;
+    if let Some(path) = store.sqlite_path() {
+        let path = path.to_path_buf();
+        return blocking(|| super::import_sqlite::import(&path, kind, &mut reader));
     }
+    let mut tx = store.pool().begin().await?;
     let mut importer = Importer::new(kind, store.backend(), &mut tx).await?;
     let mut record = csv::StringRecord::new();
     loop {
@@ -131,7 +130,19 @@ pub async fn import(store: &Store, kind: Kind, input: impl Read) -> Result<u64, 
     Ok(importer.written)
 }
 
-fn csv_error(e: csv::Error) -> ImportError {
+/// Runs the blocking SQLite import without stalling the other tasks of a multi-threaded
+/// runtime (a server running in the same process). On a current-thread runtime it simply
+/// runs here.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
+pub(super) fn csv_error(e: csv::Error) -> ImportError {
     let line = e.position().map(|p| p.line()).unwrap_or(0);
     let reason = match e.kind() {
         csv::ErrorKind::Utf8 { .. } => {
@@ -153,7 +164,7 @@ struct Importer {
 }
 
 #[derive(Clone, Debug)]
-enum Value {
+pub(super) enum Value {
     Int(i64),
     Text(String),
     OptText(Option<String>),
@@ -202,89 +213,7 @@ impl Importer {
 
     /// Validates one row and turns it into the values of its INSERT.
     fn check(&self, r: &csv::StringRecord) -> Result<Vec<Value>, String> {
-        if !self.kind.columns().contains(&r.len()) {
-            return Err(format!(
-                "{} columns; expected: {}",
-                r.len(),
-                self.kind.header()
-            ));
-        }
-        let field = |i: usize| r.get(i).unwrap_or("").trim();
-        match self.kind {
-            Kind::TaxTypes => {
-                let id: i32 = field(0)
-                    .parse()
-                    .map_err(|_| format!("id_tip_suma `{}` is not a whole number", field(0)))?;
-                let nume = non_empty(field(1), "nume")?;
-                let prioritate: i32 =
-                    field(2).parse().ok().filter(|p| *p >= 0).ok_or_else(|| {
-                        format!(
-                            "prioritate `{}` must be 0 (not prioritised) or 1, 2, …",
-                            field(2)
-                        )
-                    })?;
-                let header = match r.get(4).map(str::trim).filter(|h| !h.is_empty()) {
-                    Some(h) if h.split(';').count() != 5 => {
-                        return Err(format!(
-                            "detalii_header `{h}` must have 5 titles separated by `;`"
-                        ))
-                    }
-                    Some(h) => Some(h.to_string()),
-                    None => None,
-                };
-                Ok(vec![
-                    Value::Int(id.into()),
-                    Value::Text(nume),
-                    Value::Int(prioritate.into()),
-                    Value::Text(field(3).replace(' ', "")),
-                    Value::OptText(header),
-                ])
-            }
-            Kind::Persons => {
-                let cui = Cui::parse(field(1)).map_err(|e| format!("CUI `{}`: {e}", field(1)))?;
-                Ok(vec![
-                    Value::Text(cui.as_str().to_string()),
-                    Value::Text(non_empty(field(2), "Nume")?),
-                    Value::Text(field(3).to_string()),
-                ])
-            }
-            Kind::Debts => {
-                let cui = Cui::parse(field(0)).map_err(|e| format!("CUI `{}`: {e}", field(0)))?;
-                let id: i64 = field(1)
-                    .parse()
-                    .map_err(|_| format!("id_tip_suma `{}` is not a whole number", field(1)))?;
-                if !self.tax_types.contains(&id) {
-                    return Err(format!(
-                        "id_tip_suma {id} is not a tax type (import tax-types first)"
-                    ));
-                }
-                let mut values = vec![
-                    Value::Text(cui.as_str().to_string()),
-                    Value::Int(id),
-                    Value::Text(field(2).to_string()),
-                ];
-                let mut amounts = Vec::with_capacity(4);
-                for (i, name) in [
-                    (3, "debit"),
-                    (4, "ramasita"),
-                    (5, "majorari"),
-                    (6, "penalitati"),
-                ] {
-                    let text = if field(i).is_empty() { "0" } else { field(i) };
-                    let b = Bani::parse_lei(text).map_err(|e| format!("{name}: {e}"))?;
-                    if b.0 < 0 {
-                        return Err(format!("{name} `{text}` must not be negative"));
-                    }
-                    amounts.push(Value::Int(b.0));
-                }
-                let scadenta = NaiveDate::parse_from_str(field(7), "%Y-%m-%d")
-                    .map_err(|_| format!("scadenta `{}` must be a date YYYY-MM-DD", field(7)))?;
-                values.extend(amounts.iter().cloned());
-                values.extend(amounts);
-                values.push(Value::Text(scadenta.format("%Y-%m-%d").to_string()));
-                Ok(values)
-            }
-        }
+        check(self.kind, &self.tax_types, r).map(Checked::into_values)
     }
 
     async fn flush(&mut self, tx: &mut Transaction<'static, Any>) -> Result<(), ImportError> {
@@ -504,7 +433,188 @@ impl Importer {
     }
 }
 
-fn last_per_key(rows: Vec<(u64, Vec<Value>)>) -> Vec<(u64, Vec<Value>)> {
+/// A row that passed `check`, borrowing its text from the record.
+pub(super) enum Checked<'r> {
+    TaxType {
+        id: i64,
+        nume: &'r str,
+        prioritate: i64,
+        iban: String,
+        header: Option<&'r str>,
+    },
+    Person {
+        cui: Cui,
+        nume: &'r str,
+        adresa: &'r str,
+    },
+    Debt {
+        cui: Cui,
+        id_tip_suma: i64,
+        descriere: &'r str,
+        /// debit, ramasita, majorari, penalitati, in bani (also the initial rest_*).
+        amounts: [i64; 4],
+        scadenta: Cow<'r, str>,
+    },
+}
+
+impl Checked<'_> {
+    /// The values of the row's INSERT, in the order of the columns the statement lists.
+    pub(super) fn into_values(self) -> Vec<Value> {
+        match self {
+            Checked::TaxType {
+                id,
+                nume,
+                prioritate,
+                iban,
+                header,
+            } => vec![
+                Value::Int(id),
+                Value::Text(nume.to_string()),
+                Value::Int(prioritate),
+                Value::Text(iban),
+                Value::OptText(header.map(str::to_string)),
+            ],
+            Checked::Person { cui, nume, adresa } => vec![
+                Value::Text(cui.as_str().to_string()),
+                Value::Text(nume.to_string()),
+                Value::Text(adresa.to_string()),
+            ],
+            Checked::Debt {
+                cui,
+                id_tip_suma,
+                descriere,
+                amounts,
+                scadenta,
+            } => {
+                let mut values = vec![
+                    Value::Text(cui.as_str().to_string()),
+                    Value::Int(id_tip_suma),
+                    Value::Text(descriere.to_string()),
+                ];
+                // The original amounts, then the same as what is still owed.
+                values.extend(amounts.map(Value::Int));
+                values.extend(amounts.map(Value::Int));
+                values.push(Value::Text(scadenta.into_owned()));
+                values
+            }
+        }
+    }
+}
+
+/// Validates one row of a `kind` file. `tax_types` holds the known tax type codes (only
+/// read for debts).
+pub(super) fn check<'r>(
+    kind: Kind,
+    tax_types: &HashSet<i64>,
+    r: &'r csv::StringRecord,
+) -> Result<Checked<'r>, String> {
+    if !kind.columns().contains(&r.len()) {
+        return Err(format!("{} columns; expected: {}", r.len(), kind.header()));
+    }
+    let field = |i: usize| r.get(i).unwrap_or("").trim();
+    match kind {
+        Kind::TaxTypes => {
+            let id: i32 = field(0)
+                .parse()
+                .map_err(|_| format!("id_tip_suma `{}` is not a whole number", field(0)))?;
+            let nume = non_empty(field(1), "nume")?;
+            let prioritate: i32 = field(2).parse().ok().filter(|p| *p >= 0).ok_or_else(|| {
+                format!(
+                    "prioritate `{}` must be 0 (not prioritised) or 1, 2, …",
+                    field(2)
+                )
+            })?;
+            let header = match r.get(4).map(str::trim).filter(|h| !h.is_empty()) {
+                Some(h) if h.split(';').count() != 5 => {
+                    return Err(format!(
+                        "detalii_header `{h}` must have 5 titles separated by `;`"
+                    ))
+                }
+                other => other,
+            };
+            Ok(Checked::TaxType {
+                id: id.into(),
+                nume,
+                prioritate: prioritate.into(),
+                iban: field(3).replace(' ', ""),
+                header,
+            })
+        }
+        Kind::Persons => {
+            let cui = Cui::parse(field(1)).map_err(|e| format!("CUI `{}`: {e}", field(1)))?;
+            Ok(Checked::Person {
+                cui,
+                nume: non_empty(field(2), "Nume")?,
+                adresa: field(3),
+            })
+        }
+        Kind::Debts => {
+            let cui = Cui::parse(field(0)).map_err(|e| format!("CUI `{}`: {e}", field(0)))?;
+            let id: i64 = field(1)
+                .parse()
+                .map_err(|_| format!("id_tip_suma `{}` is not a whole number", field(1)))?;
+            if !tax_types.contains(&id) {
+                return Err(format!(
+                    "id_tip_suma {id} is not a tax type (import tax-types first)"
+                ));
+            }
+            let mut amounts = [0i64; 4];
+            for (slot, (i, name)) in amounts.iter_mut().zip([
+                (3, "debit"),
+                (4, "ramasita"),
+                (5, "majorari"),
+                (6, "penalitati"),
+            ]) {
+                let text = if field(i).is_empty() { "0" } else { field(i) };
+                let b = Bani::parse_lei(text).map_err(|e| format!("{name}: {e}"))?;
+                if b.0 < 0 {
+                    return Err(format!("{name} `{text}` must not be negative"));
+                }
+                *slot = b.0;
+            }
+            let scadenta = date(field(7))
+                .ok_or_else(|| format!("scadenta `{}` must be a date YYYY-MM-DD", field(7)))?;
+            Ok(Checked::Debt {
+                cui,
+                id_tip_suma: id,
+                descriere: field(2),
+                amounts,
+                scadenta,
+            })
+        }
+    }
+}
+
+/// `text` as a date `YYYY-MM-DD` in its stored form, or `None` when it is not one.
+/// Whatever chrono's `%Y-%m-%d` accepts is accepted, and stored as chrono writes it back;
+/// the usual exact form (4-digit year, 2-digit month and day) is checked here without
+/// chrono, since it comes back unchanged.
+fn date(text: &str) -> Option<Cow<'_, str>> {
+    match text.as_bytes() {
+        &[y0, y1, y2, y3, b'-', m0, m1, b'-', d0, d1]
+            if [y0, y1, y2, y3, m0, m1, d0, d1]
+                .iter()
+                .all(u8::is_ascii_digit) =>
+        {
+            let n = |a: u8, b: u8| u32::from(a - b'0') * 10 + u32::from(b - b'0');
+            let (year, month, day) = (n(y0, y1) * 100 + n(y2, y3), n(m0, m1), n(d0, d1));
+            let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+            let days = match month {
+                1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+                4 | 6 | 9 | 11 => 30,
+                2 if leap => 29,
+                2 => 28,
+                _ => return None,
+            };
+            (1..=days).contains(&day).then_some(Cow::Borrowed(text))
+        }
+        _ => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+            .ok()
+            .map(|d| Cow::Owned(d.format("%Y-%m-%d").to_string())),
+    }
+}
+
+pub(super) fn last_per_key(rows: Vec<(u64, Vec<Value>)>) -> Vec<(u64, Vec<Value>)> {
     let key = |v: &[Value]| match &v[0] {
         Value::Int(i) => i.to_string(),
         Value::Text(t) => t.clone(),
@@ -520,10 +630,56 @@ fn last_per_key(rows: Vec<(u64, Vec<Value>)>) -> Vec<(u64, Vec<Value>)> {
     kept
 }
 
-fn non_empty(s: &str, name: &str) -> Result<String, String> {
+fn non_empty<'r>(s: &'r str, name: &str) -> Result<&'r str, String> {
     if s.is_empty() {
         Err(format!("{name} is empty"))
     } else {
-        Ok(s.to_string())
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The date check without chrono accepts exactly what chrono's `%Y-%m-%d` accepts and
+    /// stores it as chrono writes it back.
+    #[test]
+    fn scadenta_is_checked_exactly_as_chrono_checks_it() {
+        let chrono = |t: &str| {
+            NaiveDate::parse_from_str(t, "%Y-%m-%d")
+                .ok()
+                .map(|d| d.format("%Y-%m-%d").to_string())
+        };
+        let mut texts = Vec::new();
+        for year in [
+            "0000", "0004", "1900", "1999", "2000", "2024", "2025", "2100", "9999",
+        ] {
+            for month in 0..=13 {
+                for day in 0..=32 {
+                    texts.push(format!("{year}-{month:02}-{day:02}"));
+                }
+            }
+        }
+        texts.extend(
+            [
+                "2025-3-31",
+                "2025-03-1",
+                "25-03-31",
+                "2025/03/31",
+                "2025-03-31 ",
+                " 2025-03-31",
+                "+2025-03-31",
+                "2025-0a-31",
+                "20250331",
+                "",
+                "31.03.2025",
+                "2025-03-31T00",
+            ]
+            .map(String::from),
+        );
+        for t in &texts {
+            assert_eq!(date(t).map(Cow::into_owned), chrono(t), "{t:?}");
+        }
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod audit;
 pub mod import;
+mod import_sqlite;
 mod sqlite;
 
 use std::borrow::Cow;
