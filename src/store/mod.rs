@@ -707,18 +707,7 @@ impl Pooled {
                 .await;
         }
         for line in &a.lines {
-            let update = match line.component {
-                Component::Debit => "UPDATE debts SET rest_debit = rest_debit - $1 WHERE id = $2",
-                Component::Ramasita => {
-                    "UPDATE debts SET rest_ramasita = rest_ramasita - $1 WHERE id = $2"
-                }
-                Component::Majorari => {
-                    "UPDATE debts SET rest_majorari = rest_majorari - $1 WHERE id = $2"
-                }
-                Component::Penalitati => {
-                    "UPDATE debts SET rest_penalitati = rest_penalitati - $1 WHERE id = $2"
-                }
-            };
+            let update = lower_debt_sql(line.component);
             sqlx::query(&b.sql(update))
                 .bind(line.amount.0)
                 .bind(line.debt_id)
@@ -795,6 +784,20 @@ impl Pooled {
         .execute(&mut *self.tx)
         .await?;
         Ok(())
+    }
+}
+
+/// The statement that lowers what is still owed on one component of a debt row (`$2`) by
+/// an allocated amount (`$1`). SQLite reads `$1` and `$2` as its first and second
+/// parameters, so every backend uses the same text.
+fn lower_debt_sql(c: Component) -> &'static str {
+    match c {
+        Component::Debit => "UPDATE debts SET rest_debit = rest_debit - $1 WHERE id = $2",
+        Component::Ramasita => "UPDATE debts SET rest_ramasita = rest_ramasita - $1 WHERE id = $2",
+        Component::Majorari => "UPDATE debts SET rest_majorari = rest_majorari - $1 WHERE id = $2",
+        Component::Penalitati => {
+            "UPDATE debts SET rest_penalitati = rest_penalitati - $1 WHERE id = $2"
+        }
     }
 }
 

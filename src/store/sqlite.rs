@@ -27,7 +27,7 @@ use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tokio::sync::{mpsc, oneshot};
 
 use super::{DueRow, Error, Inserted, JournalEntry, NewPayment, Result};
-use crate::rules::allocation::{Allocation, Component, Outstanding};
+use crate::rules::allocation::{Allocation, Outstanding};
 use crate::rules::money::Bani;
 
 /// Units of work the writer takes into one transaction at most. Beyond a few dozen the
@@ -462,19 +462,7 @@ pub(super) fn apply(
     a: &Allocation,
 ) -> Result<()> {
     for line in &a.lines {
-        let update = match line.component {
-            Component::Debit => "UPDATE debts SET rest_debit = rest_debit - ?1 WHERE id = ?2",
-            Component::Ramasita => {
-                "UPDATE debts SET rest_ramasita = rest_ramasita - ?1 WHERE id = ?2"
-            }
-            Component::Majorari => {
-                "UPDATE debts SET rest_majorari = rest_majorari - ?1 WHERE id = ?2"
-            }
-            Component::Penalitati => {
-                "UPDATE debts SET rest_penalitati = rest_penalitati - ?1 WHERE id = ?2"
-            }
-        };
-        conn.prepare_cached(update)?
+        conn.prepare_cached(super::lower_debt_sql(line.component))?
             .execute(params![line.amount.0, line.debt_id])?;
         conn.prepare_cached(
             "INSERT INTO allocations (payment_id, debt_id, component, amount) VALUES (?1, ?2, ?3, ?4)",
