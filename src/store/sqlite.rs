@@ -13,9 +13,12 @@
 //!   of one transaction, commits once (one fsync, `synchronous = FULL`) and only then
 //!   answers each of them. Every answered payment is on disk; a payment that fails rolls
 //!   back alone; a failed commit fails every payment of the group, none of which is then
-//!   recorded (ghiseul.ro retries them).
+//!   recorded (ghiseul.ro retries them). The audit rows are written the same way, so that
+//!   they never hold the write lock a payment waits for;
+//! - the WAL is copied back into the database file off the commit path (see `write_loop`).
 //!
-//! Migrations, the import, the audit queries and the tools keep using the sqlx pool.
+//! Migrations, the audit log's queries and retention, and the tools keep using the sqlx
+//! pool; the import has a connection of its own (`import_sqlite.rs`).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
