@@ -190,8 +190,6 @@ impl Default for Timeouts {
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
-    /// The database file, on SQLite.
-    sqlite_path: Option<std::path::PathBuf>,
     /// SQLite's statement reads and payment writes (see `sqlite`): everything else goes
     /// through the pool.
     native: Option<sqlite::Native>,
@@ -275,7 +273,6 @@ impl Store {
                 Some(path) => Some(sqlite::Native::open(path, timeouts.acquire)?),
                 None => None,
             },
-            sqlite_path,
         })
     }
 
@@ -290,7 +287,7 @@ impl Store {
 
     /// The database file, on SQLite.
     pub fn sqlite_path(&self) -> Option<&std::path::Path> {
-        self.sqlite_path.as_deref()
+        self.native.as_ref().map(sqlite::Native::path)
     }
 
     pub async fn migrate(&self) -> Result<()> {
@@ -325,17 +322,7 @@ impl Store {
         if let Some(native) = &self.native {
             return native.statement(cui);
         }
-        let sql = self.backend.sql(
-            "SELECT d.id_tip_suma, t.prioritate, t.detalii_header, d.descriere, \
-                    d.rest_debit, d.rest_ramasita, d.rest_majorari, d.rest_penalitati \
-             FROM taxpayers p \
-             LEFT JOIN debts d ON d.cui = p.cui \
-                  AND d.rest_debit + d.rest_ramasita + d.rest_majorari + d.rest_penalitati > 0 \
-             LEFT JOIN tax_types t ON t.id_tip_suma = d.id_tip_suma \
-             WHERE p.cui = $1 \
-             ORDER BY CASE WHEN t.prioritate > 0 THEN 0 ELSE 1 END, t.prioritate, \
-                      d.id_tip_suma, d.scadenta, d.id",
-        );
+        let sql = self.backend.sql(queries::STATEMENT);
         let rows = sqlx::query(&sql).bind(cui).fetch_all(&self.pool).await?;
         if rows.is_empty() {
             return Ok(None);
@@ -386,14 +373,9 @@ impl Store {
                 })
                 .await;
         }
-        let tx = match self.backend {
-            // MySQL connections run READ COMMITTED (see `prepare_connection`).
-            Backend::Postgres | Backend::Mysql => self.pool.begin().await?,
-            // SQLite without the writer (not reached: every SQLite store has one).
-            // IMMEDIATE takes the write lock now, so the reads that follow cannot be made
-            // stale by another process's write.
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-        };
+        // PostgreSQL or MySQL (every SQLite store has its writer, above); MySQL
+        // connections run READ COMMITTED (see `prepare_connection`).
+        let tx = self.pool.begin().await?;
         let mut tx = PaymentTx {
             inner: Inner::Pooled(Pooled {
                 tx,
@@ -522,11 +504,9 @@ struct Pooled {
 impl Pooled {
     /// Writes the journal row first, with outcome `pending` until `set_outcome`.
     async fn journal(&mut self, e: &JournalEntry) -> Result<i64> {
-        let insert = "INSERT INTO payment_journal (received_at, order_text, cui_text, data_text, sume_text, outcome) \
-             VALUES ($1, $2, $3, $4, $5, 'pending')";
         let sql = match self.backend {
-            Backend::Mysql => self.backend.sql(insert),
-            _ => Cow::Owned(format!("{insert} RETURNING id")),
+            Backend::Mysql => self.backend.sql(queries::JOURNAL),
+            _ => Cow::Owned(format!("{} RETURNING id", queries::JOURNAL)),
         };
         let query = sqlx::query(&sql)
             .bind(&e.received_at)
@@ -548,9 +528,7 @@ impl Pooled {
         outcome: &str,
         detail: Option<&str>,
     ) -> Result<()> {
-        let sql = self
-            .backend
-            .sql("UPDATE payment_journal SET outcome = $1, detail = $2 WHERE id = $3");
+        let sql = self.backend.sql(queries::SET_OUTCOME);
         sqlx::query(&sql)
             .bind(outcome)
             .bind(detail)
@@ -565,12 +543,12 @@ impl Pooled {
     async fn lock_taxpayer(&mut self, cui: &str) -> Result<bool> {
         let sql = match self.backend {
             // The whole database is already locked for writing (BEGIN IMMEDIATE).
-            Backend::Sqlite => "SELECT cui FROM taxpayers WHERE cui = $1",
+            Backend::Sqlite => Cow::Borrowed(queries::TAXPAYER),
             Backend::Postgres | Backend::Mysql => {
-                "SELECT cui FROM taxpayers WHERE cui = $1 FOR UPDATE"
+                Cow::Owned(format!("{} FOR UPDATE", queries::TAXPAYER))
             }
         };
-        let sql = self.backend.sql(sql);
+        let sql = self.backend.sql(&sql);
         let found = sqlx::query(&sql)
             .bind(cui)
             .fetch_optional(&mut *self.tx)
@@ -580,9 +558,7 @@ impl Pooled {
 
     /// The codes among `ids` that are not tax types of the register.
     async fn unknown_tax_types(&mut self, ids: &[i64]) -> Result<Vec<i64>> {
-        let sql = self
-            .backend
-            .sql("SELECT 1 FROM tax_types WHERE id_tip_suma = $1");
+        let sql = self.backend.sql(queries::TAX_TYPE);
         let mut unknown = Vec::new();
         for &id in ids {
             let found = sqlx::query(&sql)
@@ -599,14 +575,9 @@ impl Pooled {
     /// Inserts the payment unless its order exists; the database's unique constraint
     /// decides, so two instances sharing one database cannot both record it.
     async fn insert_payment(&mut self, p: &NewPayment, journal_id: i64) -> Result<Inserted> {
-        let insert =
-            "INSERT INTO payments (order_no, cui, data, content, total, journal_id, recorded_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)";
         let sql = match self.backend {
-            Backend::Mysql => self.backend.sql(insert),
-            _ => Cow::Owned(format!(
-                "{insert} ON CONFLICT (order_no) DO NOTHING RETURNING id"
-            )),
+            Backend::Mysql => self.backend.sql(queries::PAYMENT),
+            _ => Cow::Owned(format!("{}{}", queries::PAYMENT, queries::IF_NEW_ORDER)),
         };
         let query = sqlx::query(&sql)
             .bind(p.order_no)
@@ -637,9 +608,7 @@ impl Pooled {
         }
         // READ COMMITTED (MySQL) and PostgreSQL's default both see the row the other
         // transaction committed.
-        let sql = self
-            .backend
-            .sql("SELECT content FROM payments WHERE order_no = $1");
+        let sql = self.backend.sql(queries::PAYMENT_CONTENT);
         let row = sqlx::query(&sql)
             .bind(p.order_no)
             .fetch_one(&mut *self.tx)
@@ -653,9 +622,7 @@ impl Pooled {
         id_tip_suma: i64,
         valoare: Bani,
     ) -> Result<()> {
-        let sql = self.backend.sql(
-            "INSERT INTO payment_items (payment_id, id_tip_suma, valoare) VALUES ($1, $2, $3)",
-        );
+        let sql = self.backend.sql(queries::ITEM);
         sqlx::query(&sql)
             .bind(payment_id)
             .bind(id_tip_suma)
@@ -667,12 +634,7 @@ impl Pooled {
 
     /// What `cui` still owes on `id_tip_suma`, oldest first.
     async fn outstanding(&mut self, cui: &str, id_tip_suma: i64) -> Result<Vec<Outstanding>> {
-        let sql = self.backend.sql(
-            "SELECT id, rest_debit, rest_ramasita, rest_majorari, rest_penalitati FROM debts \
-             WHERE cui = $1 AND id_tip_suma = $2 \
-               AND rest_debit + rest_ramasita + rest_majorari + rest_penalitati > 0 \
-             ORDER BY scadenta, id",
-        );
+        let sql = self.backend.sql(queries::OUTSTANDING);
         let rows = sqlx::query(&sql)
             .bind(cui)
             .bind(id_tip_suma)
@@ -713,7 +675,7 @@ impl Pooled {
                 .bind(line.debt_id)
                 .execute(&mut *self.tx)
                 .await?;
-            sqlx::query(&b.sql("INSERT INTO allocations (payment_id, debt_id, component, amount) VALUES ($1, $2, $3, $4)"))
+            sqlx::query(&b.sql(queries::ALLOCATION))
                 .bind(payment_id)
                 .bind(line.debt_id)
                 .bind(line.component.as_str())
@@ -722,7 +684,7 @@ impl Pooled {
                 .await?;
         }
         if a.credit.is_positive() {
-            sqlx::query(&b.sql("INSERT INTO credits (payment_id, cui, id_tip_suma, amount) VALUES ($1, $2, $3, $4)"))
+            sqlx::query(&b.sql(queries::CREDIT))
                 .bind(payment_id)
                 .bind(cui)
                 .bind(id_tip_suma)
@@ -799,6 +761,49 @@ fn lower_debt_sql(c: Component) -> &'static str {
             "UPDATE debts SET rest_penalitati = rest_penalitati - $1 WHERE id = $2"
         }
     }
+}
+
+/// The texts of the service's queries, shared by the pool (PostgreSQL, MySQL through
+/// `Backend::sql`) and SQLite's own connections (`sqlite`), which read `$1`, `$2`, … as
+/// their first, second, … parameter.
+mod queries {
+    /// The taxpayer's row joined with each debt still owed, in statement order. No row: the
+    /// person is not in the register; one row of NULLs: nothing is owed.
+    pub const STATEMENT: &str = "\
+        SELECT d.id_tip_suma, t.prioritate, t.detalii_header, d.descriere, \
+               d.rest_debit, d.rest_ramasita, d.rest_majorari, d.rest_penalitati \
+        FROM taxpayers p \
+        LEFT JOIN debts d ON d.cui = p.cui \
+             AND d.rest_debit + d.rest_ramasita + d.rest_majorari + d.rest_penalitati > 0 \
+        LEFT JOIN tax_types t ON t.id_tip_suma = d.id_tip_suma \
+        WHERE p.cui = $1 \
+        ORDER BY CASE WHEN t.prioritate > 0 THEN 0 ELSE 1 END, t.prioritate, \
+                 d.id_tip_suma, d.scadenta, d.id";
+    pub const JOURNAL: &str = "INSERT INTO payment_journal \
+        (received_at, order_text, cui_text, data_text, sume_text, outcome) \
+        VALUES ($1, $2, $3, $4, $5, 'pending')";
+    pub const SET_OUTCOME: &str =
+        "UPDATE payment_journal SET outcome = $1, detail = $2 WHERE id = $3";
+    pub const TAXPAYER: &str = "SELECT cui FROM taxpayers WHERE cui = $1";
+    pub const TAX_TYPE: &str = "SELECT 1 FROM tax_types WHERE id_tip_suma = $1";
+    pub const PAYMENT: &str = "INSERT INTO payments \
+        (order_no, cui, data, content, total, journal_id, recorded_at) \
+        VALUES ($1, $2, $3, $4, $5, $6, $7)";
+    /// What PostgreSQL and SQLite add to `PAYMENT`: the unique order decides.
+    pub const IF_NEW_ORDER: &str = " ON CONFLICT (order_no) DO NOTHING RETURNING id";
+    pub const PAYMENT_CONTENT: &str = "SELECT content FROM payments WHERE order_no = $1";
+    pub const ITEM: &str =
+        "INSERT INTO payment_items (payment_id, id_tip_suma, valoare) VALUES ($1, $2, $3)";
+    pub const OUTSTANDING: &str = "\
+        SELECT id, rest_debit, rest_ramasita, rest_majorari, rest_penalitati FROM debts \
+        WHERE cui = $1 AND id_tip_suma = $2 \
+          AND rest_debit + rest_ramasita + rest_majorari + rest_penalitati > 0 \
+        ORDER BY scadenta, id";
+    pub const ALLOCATION: &str =
+        "INSERT INTO allocations (payment_id, debt_id, component, amount) \
+        VALUES ($1, $2, $3, $4)";
+    pub const CREDIT: &str =
+        "INSERT INTO credits (payment_id, cui, id_tip_suma, amount) VALUES ($1, $2, $3, $4)";
 }
 
 /// The id MySQL generated for the row just inserted.

@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{DueRow, Error, Inserted, JournalEntry, NewPayment, Result};
+use super::{lower_debt_sql, queries, DueRow, Error, Inserted, JournalEntry, NewPayment, Result};
 use crate::rules::allocation::{Allocation, Outstanding};
 use crate::rules::money::Bani;
 
@@ -94,6 +94,11 @@ impl Native {
             }),
             writer: tx,
         })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.readers.path
     }
 
     /// Refuses every later read and write and closes the idle read connections.
@@ -163,7 +168,7 @@ impl Native {
     /// Everything still owed by `cui` (see `Store::statement`).
     pub fn statement(&self, cui: &str) -> Result<Option<Vec<DueRow>>> {
         self.read(|conn| {
-            let mut stmt = conn.prepare_cached(STATEMENT_SQL)?;
+            let mut stmt = conn.prepare_cached(queries::STATEMENT)?;
             let mut rows = stmt.query([cui])?;
             let mut due = Vec::new();
             let mut known = false;
@@ -192,20 +197,6 @@ impl Native {
         self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
     }
 }
-
-/// The taxpayer's row joined with each debt still owed, in statement order (see
-/// `Store::statement`): one query, so one read transaction per answer. No row: the person
-/// is not in the register; one row of NULLs: nothing is owed.
-const STATEMENT_SQL: &str = "\
-    SELECT d.id_tip_suma, t.prioritate, t.detalii_header, d.descriere, \
-           d.rest_debit, d.rest_ramasita, d.rest_majorari, d.rest_penalitati \
-    FROM taxpayers p \
-    LEFT JOIN debts d ON d.cui = p.cui \
-         AND d.rest_debit + d.rest_ramasita + d.rest_majorari + d.rest_penalitati > 0 \
-    LEFT JOIN tax_types t ON t.id_tip_suma = d.id_tip_suma \
-    WHERE p.cui = ?1 \
-    ORDER BY CASE WHEN t.prioritate > 0 THEN 0 ELSE 1 END, t.prioritate, \
-             d.id_tip_suma, d.scadenta, d.id";
 
 fn open_reader(path: &Path) -> Result<Connection> {
     let conn = Connection::open_with_flags(
@@ -352,11 +343,13 @@ fn run_group(conn: &mut Connection, group: &mut Vec<Job>) {
 // The steps of a payment on the writer's connection; `PaymentTx` calls them.
 
 pub(super) fn journal(conn: &Connection, e: &JournalEntry) -> Result<i64> {
-    conn.prepare_cached(
-        "INSERT INTO payment_journal (received_at, order_text, cui_text, data_text, sume_text, outcome) \
-         VALUES (?1, ?2, ?3, ?4, ?5, 'pending')",
-    )?
-    .execute(params![e.received_at, e.order, e.cui, e.data, e.sume])?;
+    conn.prepare_cached(queries::JOURNAL)?.execute(params![
+        e.received_at,
+        e.order,
+        e.cui,
+        e.data,
+        e.sume
+    ])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -366,20 +359,18 @@ pub(super) fn set_outcome(
     outcome: &str,
     detail: Option<&str>,
 ) -> Result<()> {
-    conn.prepare_cached("UPDATE payment_journal SET outcome = ?1, detail = ?2 WHERE id = ?3")?
+    conn.prepare_cached(queries::SET_OUTCOME)?
         .execute(params![outcome, detail, journal_id])?;
     Ok(())
 }
 
 /// The writer is the only writer: the taxpayer cannot change under it.
 pub(super) fn taxpayer_exists(conn: &Connection, cui: &str) -> Result<bool> {
-    Ok(conn
-        .prepare_cached("SELECT 1 FROM taxpayers WHERE cui = ?1")?
-        .exists([cui])?)
+    Ok(conn.prepare_cached(queries::TAXPAYER)?.exists([cui])?)
 }
 
 pub(super) fn unknown_tax_types(conn: &Connection, ids: &[i64]) -> Result<Vec<i64>> {
-    let mut stmt = conn.prepare_cached("SELECT 1 FROM tax_types WHERE id_tip_suma = ?1")?;
+    let mut stmt = conn.prepare_cached(queries::TAX_TYPE)?;
     let mut unknown = Vec::new();
     for &id in ids {
         if !stmt.exists([id])? && !unknown.contains(&id) {
@@ -395,10 +386,7 @@ pub(super) fn insert_payment(
     journal_id: i64,
 ) -> Result<Inserted> {
     let id: Option<i64> = conn
-        .prepare_cached(
-            "INSERT INTO payments (order_no, cui, data, content, total, journal_id, recorded_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (order_no) DO NOTHING RETURNING id",
-        )?
+        .prepare_cached(&format!("{}{}", queries::PAYMENT, queries::IF_NEW_ORDER))?
         .query_row(
             params![
                 p.order_no,
@@ -416,7 +404,7 @@ pub(super) fn insert_payment(
         return Ok(Inserted::New(id));
     }
     let content: String = conn
-        .prepare_cached("SELECT content FROM payments WHERE order_no = ?1")?
+        .prepare_cached(queries::PAYMENT_CONTENT)?
         .query_row([p.order_no], |r| r.get(0))?;
     Ok(Inserted::Existing(content))
 }
@@ -427,10 +415,8 @@ pub(super) fn insert_item(
     id_tip_suma: i64,
     valoare: Bani,
 ) -> Result<()> {
-    conn.prepare_cached(
-        "INSERT INTO payment_items (payment_id, id_tip_suma, valoare) VALUES (?1, ?2, ?3)",
-    )?
-    .execute(params![payment_id, id_tip_suma, valoare.0])?;
+    conn.prepare_cached(queries::ITEM)?
+        .execute(params![payment_id, id_tip_suma, valoare.0])?;
     Ok(())
 }
 
@@ -439,12 +425,7 @@ pub(super) fn outstanding(
     cui: &str,
     id_tip_suma: i64,
 ) -> Result<Vec<Outstanding>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, rest_debit, rest_ramasita, rest_majorari, rest_penalitati FROM debts \
-         WHERE cui = ?1 AND id_tip_suma = ?2 \
-           AND rest_debit + rest_ramasita + rest_majorari + rest_penalitati > 0 \
-         ORDER BY scadenta, id",
-    )?;
+    let mut stmt = conn.prepare_cached(queries::OUTSTANDING)?;
     let rows = stmt.query_map(params![cui, id_tip_suma], |r| {
         Ok(Outstanding {
             debt_id: r.get(0)?,
@@ -465,18 +446,22 @@ pub(super) fn apply(
     a: &Allocation,
 ) -> Result<()> {
     for line in &a.lines {
-        conn.prepare_cached(super::lower_debt_sql(line.component))?
+        conn.prepare_cached(lower_debt_sql(line.component))?
             .execute(params![line.amount.0, line.debt_id])?;
-        conn.prepare_cached(
-            "INSERT INTO allocations (payment_id, debt_id, component, amount) VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![payment_id, line.debt_id, line.component.as_str(), line.amount.0])?;
+        conn.prepare_cached(queries::ALLOCATION)?.execute(params![
+            payment_id,
+            line.debt_id,
+            line.component.as_str(),
+            line.amount.0
+        ])?;
     }
     if a.credit.is_positive() {
-        conn.prepare_cached(
-            "INSERT INTO credits (payment_id, cui, id_tip_suma, amount) VALUES (?1, ?2, ?3, ?4)",
-        )?
-        .execute(params![payment_id, cui, id_tip_suma, a.credit.0])?;
+        conn.prepare_cached(queries::CREDIT)?.execute(params![
+            payment_id,
+            cui,
+            id_tip_suma,
+            a.credit.0
+        ])?;
     }
     Ok(())
 }
