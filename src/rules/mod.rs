@@ -7,3 +7,4 @@ pub mod clock;
 pub mod iban;
 pub mod ident;
 pub mod money;
+pub mod register;
