@@ -216,7 +216,7 @@ pub struct Table {
 }
 
 /// One record, reused from row to row.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Row {
     text: String,
     ends: Vec<usize>,
@@ -291,6 +291,14 @@ impl Table {
         (&mut raw).take(SNIFF as u64).read_to_end(&mut prefix)?;
         let whole = prefix.len() < SNIFF;
 
+        if prefix.starts_with(b"\xFF\xFE") || prefix.starts_with(b"\xFE\xFF") {
+            return Err(ReadError::Csv {
+                line: 1,
+                reason: "the file is UTF-16 (Excel's \"Unicode text\"); save it as \"CSV UTF-8\" \
+                         or CSV"
+                    .to_string(),
+            });
+        }
         let bom = prefix.starts_with(b"\xEF\xBB\xBF");
         let encoding = encoding.unwrap_or_else(|| detect(&prefix, bom, whole));
         let skip = if bom && encoding == Encoding::Utf8 {
@@ -1187,6 +1195,15 @@ mod tests {
         // A header alone is not empty: it has no rows.
         let mut t = open(b"cnp;nume\r\n").unwrap();
         assert_eq!(rows(&mut t), vec![]);
+    }
+
+    #[test]
+    fn utf16_files_are_refused_with_a_hint() {
+        let e = open(b"\xFF\xFEc\0n\0p\0").unwrap_err();
+        assert!(
+            e.to_string().starts_with("line 1: the file is UTF-16"),
+            "{e}"
+        );
     }
 
     #[test]
