@@ -5,8 +5,9 @@
 use std::io::{IsTerminal, Write};
 use std::time::{Duration, Instant};
 
-/// How often a call to `update` looks at the clock.
+/// `update` looks at the clock once in this many calls, or rows, whichever comes first.
 const CALLS_PER_CHECK: u32 = 1024;
+const ROWS_PER_CHECK: u64 = 1024;
 const REDRAW: Duration = Duration::from_millis(100);
 
 pub struct Progress {
@@ -16,6 +17,7 @@ pub struct Progress {
     start: Instant,
     last_draw: Instant,
     calls: u32,
+    check_at_rows: u64,
     drawn: bool,
 }
 
@@ -34,6 +36,7 @@ impl Progress {
             start: now,
             last_draw: now,
             calls: 0,
+            check_at_rows: ROWS_PER_CHECK,
             drawn: false,
         }
     }
@@ -44,17 +47,19 @@ impl Progress {
     }
 
     /// `rows` done so far and `bytes` of the input read. Cheap enough to call for every row:
-    /// the clock is read once in 1024 calls and the line redrawn at most every 100 ms.
+    /// the clock is read once in 1024 calls or 1024 rows (so that a caller updating once per
+    /// batch is drawn too), and the line redrawn at most every 100 ms.
     #[inline]
     pub fn update(&mut self, rows: u64, bytes: u64) {
         if !self.enabled {
             return;
         }
         self.calls += 1;
-        if self.calls < CALLS_PER_CHECK {
+        if self.calls < CALLS_PER_CHECK && rows < self.check_at_rows {
             return;
         }
         self.calls = 0;
+        self.check_at_rows = rows.saturating_add(ROWS_PER_CHECK);
         let now = Instant::now();
         if now.duration_since(self.last_draw) < REDRAW {
             return;

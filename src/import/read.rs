@@ -7,8 +7,11 @@
 //! - UTF-8 with or without a BOM (the BOM is stripped), Windows-1250 and ISO-8859-2. Without a
 //!   forced encoding the first 64 KiB decide: valid UTF-8 (or a UTF-8 BOM) is read as UTF-8;
 //!   otherwise Windows-1250, or ISO-8859-2 when no byte in 0x80–0x9F appears (there the two
-//!   differ; for the Romanian letters ă â î ş ţ they are the same bytes). A file read as UTF-8
-//!   that turns out not to be UTF-8 further on is refused row by row, naming the line;
+//!   differ; for the Romanian letters ă â î ş ţ they are the same bytes). When that start is
+//!   all ASCII, the first byte further on that is not UTF-8 switches the rest of the file to
+//!   Windows-1250 (what came before was ASCII, the same in both); a file that showed UTF-8
+//!   letters first, or was forced to UTF-8, is refused row by row where it is not UTF-8,
+//!   naming the line;
 //! - LF, CRLF and lone CR line ends. `Row::line` is the physical line the record starts on
 //!   (1 = the header), counted here rather than taken from the csv crate, whose
 //!   `Position::line()` is not a physical line number for CRLF files;
@@ -213,10 +216,13 @@ pub struct Table {
     line: u64,
     /// The last byte consumed was a CR: a LF right after it ends the same line.
     prev_cr: bool,
+    /// The encoding was detected as UTF-8 from an all-ASCII start and nothing but ASCII has
+    /// been read since: a byte that is not UTF-8 switches to Windows-1250.
+    may_switch: bool,
 }
 
 /// One record, reused from row to row.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub struct Row {
     text: String,
     ends: Vec<usize>,
@@ -291,7 +297,16 @@ impl Table {
         (&mut raw).take(SNIFF as u64).read_to_end(&mut prefix)?;
         let whole = prefix.len() < SNIFF;
 
+        if prefix.starts_with(b"\xFF\xFE") || prefix.starts_with(b"\xFE\xFF") {
+            return Err(ReadError::Csv {
+                line: 1,
+                reason: "the file is UTF-16 (Excel's \"Unicode text\"); save it as \"CSV UTF-8\" \
+                         or CSV"
+                    .to_string(),
+            });
+        }
         let bom = prefix.starts_with(b"\xEF\xBB\xBF");
+        let may_switch = encoding.is_none() && !bom && prefix.is_ascii() && !whole;
         let encoding = encoding.unwrap_or_else(|| detect(&prefix, bom, whole));
         let skip = if bom && encoding == Encoding::Utf8 {
             3
@@ -320,6 +335,7 @@ impl Table {
             header_len: 0,
             line: 1,
             prev_cr: false,
+            may_switch: may_switch && encoding == Encoding::Utf8,
         };
 
         let mut header = Row::default();
@@ -420,6 +436,21 @@ impl Table {
         self.bytes.load(Ordering::Relaxed)
     }
 
+    /// Goes on reading the rest of the input (from the current position) in `encoding`.
+    fn switch_to(&mut self, encoding: Encoding) {
+        let placeholder: Box<dyn Read> = Box::new(std::io::empty());
+        let old = std::mem::replace(&mut self.input, BufReader::new(placeholder));
+        let buffered = Cursor::new(old.buffer().to_vec());
+        let rest: Box<dyn Read> = Box::new(buffered.chain(old.into_inner()));
+        let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+            .encoding(Some(encoding.decoder()))
+            .bom_sniffing(false)
+            .build(rest);
+        self.input = BufReader::with_capacity(BUFFER, Box::new(decoded));
+        self.encoding = encoding;
+        self.may_switch = false;
+    }
+
     /// Reads one record, blank or not, into `row` and checks that it is UTF-8.
     fn read_row(&mut self, row: &mut Row) -> Result<bool, ReadError> {
         let mut text = std::mem::take(&mut row.text).into_bytes();
@@ -441,7 +472,19 @@ impl Table {
         };
         row.line = line;
         match String::from_utf8(text) {
-            Ok(s) => row.text = s,
+            Ok(s) => {
+                if self.may_switch && !s.is_ascii() {
+                    self.may_switch = false;
+                }
+                row.text = s;
+            }
+            Err(e) if self.may_switch => {
+                // Everything before this record was ASCII, which reads the same in
+                // Windows-1250: go on in Windows-1250 from here, this record included.
+                let raw = e.into_bytes();
+                row.text = redecode(&raw, &mut row.ends, Encoding::Windows1250);
+                self.switch_to(Encoding::Windows1250);
+            }
             Err(e) => {
                 let at = e.utf8_error().valid_up_to();
                 let mut bytes = e.into_bytes();
@@ -625,6 +668,22 @@ fn text_after_quote(line: u64, field: usize) -> Option<(u64, String)> {
             field + 1
         ),
     ))
+}
+
+/// The fields of a record parsed from raw bytes (`ends` into `raw`), decoded from
+/// `encoding`; `ends` is rewritten for the text returned.
+fn redecode(raw: &[u8], ends: &mut [usize], encoding: Encoding) -> String {
+    let mut text = String::with_capacity(raw.len() * 2);
+    let mut start = 0;
+    for end in ends.iter_mut() {
+        let (field, _) = encoding
+            .decoder()
+            .decode_without_bom_handling(&raw[start..*end]);
+        text.push_str(&field);
+        start = *end;
+        *end = text.len();
+    }
+    text
 }
 
 /// Physical line ends in `bytes` (CRLF counts once).
@@ -1157,13 +1216,38 @@ mod tests {
     }
 
     #[test]
-    fn non_utf8_past_the_sniffed_start_names_the_line() {
+    fn windows_1250_past_an_ascii_start_is_detected_where_it_begins() {
+        let mut text = String::from("cnp;nume;suma\n");
+        let mut n = 1;
+        while text.len() < SNIFF + 100 {
+            n += 1;
+            text.push_str(&format!("{n};Ana\n"));
+        }
+        let mut bytes = text.into_bytes();
+        bytes.extend_from_slice(b"0;\"\xAAtefan\r\n\xE3\";1\r\n1;\xDEar\xE3\n");
+        let mut t = open(&bytes).unwrap();
+        assert_eq!(t.encoding(), Encoding::Utf8);
+        let got = rows(&mut t);
+        assert_eq!(t.encoding(), Encoding::Windows1250);
+        assert_eq!(got.len(), n as usize + 1);
+        assert!(got.iter().all(|r| r.is_ok()));
+        assert_eq!(got[n as usize - 1], ok(n + 1, "0", "Ştefan\r\nă", "1"));
+        assert_eq!(got[n as usize], ok(n + 3, "1", "Ţară", ""));
+        let trickled = Table::open(Box::new(Trickle(bytes, 0)), None, COLUMNS);
+        assert_eq!(rows(&mut trickled.unwrap()), got);
+    }
+
+    #[test]
+    fn non_utf8_after_utf8_letters_names_the_line() {
         let mut text = String::from("cnp;nume\n");
         let mut n = 1;
         while text.len() < SNIFF + 100 {
             n += 1;
             text.push_str(&format!("{n};Ana\n"));
         }
+        // Real UTF-8 letters past the sniffed start, then a byte that is not UTF-8.
+        n += 1;
+        text.push_str(&format!("{n};Ștefan\n"));
         let mut bytes = text.into_bytes();
         bytes.extend_from_slice(b"0;\xE3\n");
         let mut t = open(&bytes).unwrap();
@@ -1187,6 +1271,15 @@ mod tests {
         // A header alone is not empty: it has no rows.
         let mut t = open(b"cnp;nume\r\n").unwrap();
         assert_eq!(rows(&mut t), vec![]);
+    }
+
+    #[test]
+    fn utf16_files_are_refused_with_a_hint() {
+        let e = open(b"\xFF\xFEc\0n\0p\0").unwrap_err();
+        assert!(
+            e.to_string().starts_with("line 1: the file is UTF-16"),
+            "{e}"
+        );
     }
 
     #[test]
