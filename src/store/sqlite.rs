@@ -30,8 +30,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{queries, DueRow, Error, Result};
-use crate::rules::money::Bani;
+use super::{Error, Result};
 
 /// Units of work the writer takes into one transaction at most. Beyond a few dozen the
 /// fsync is already shared widely and a failed commit would fail too many answers.
@@ -163,33 +162,6 @@ impl Native {
             Ok(r) => r,
             Err(_) => Err(Error::Writer("the write was not done".into())),
         }
-    }
-
-    /// Everything still owed by `cui` (see `Store::statement`).
-    pub fn statement(&self, cui: &str) -> Result<Option<Vec<DueRow>>> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(queries::STATEMENT)?;
-            let mut rows = stmt.query([cui])?;
-            let mut due = Vec::new();
-            let mut known = false;
-            while let Some(r) = rows.next()? {
-                known = true;
-                let Some(id_tip_suma) = r.get::<_, Option<i64>>(0)? else {
-                    continue; // the person's own row, with no debt joined
-                };
-                due.push(DueRow {
-                    id_tip_suma,
-                    prioritate: r.get(1)?,
-                    detalii_header: r.get(2)?,
-                    descriere: r.get(3)?,
-                    debit: Bani(r.get(4)?),
-                    ramasita: Bani(r.get(5)?),
-                    majorari: Bani(r.get(6)?),
-                    penalitati: Bani(r.get(7)?),
-                });
-            }
-            Ok(known.then_some(due))
-        })
     }
 
     /// `SELECT 1` on a read connection.
