@@ -37,10 +37,17 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
     },
-    /// Applies the database migrations to the configured database.
-    Migrate,
-    /// Validates the configuration and the database connection, and prints what `serve`
-    /// would run with (secrets masked).
+    /// Applies the database migrations that are pending and lists what was applied (or
+    /// says that nothing was pending).
+    Migrate {
+        /// Only lists each migration as applied or pending; changes nothing.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Checks the configuration as `serve` would use it — addresses, public URL, TLS files,
+    /// the database, and that a payment can be journaled there (a journal row written and
+    /// rolled back) — prints the settings in force (secrets masked) and one line per
+    /// problem with what to do. Leaves nothing behind: no database file is created.
     CheckConfig,
     /// Loads a UTF-8 CSV file (with a header row) into the register, all or nothing.
     Import {
@@ -150,8 +157,11 @@ fn init_logging(file: &FileConfig) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("GHISEUL_LOG")
         .unwrap_or_else(|_| "info,sqlx=warn".into());
+    // Colours only for a person at a terminal: not in a file, a pipe or the journal.
+    use std::io::IsTerminal as _;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = if json {
         builder.json().try_init()
@@ -163,16 +173,17 @@ fn init_logging(file: &FileConfig) {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = FileConfig::load(cli.config.as_deref())?;
     init_logging(&file);
+    let variables: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .collect();
+    for warning in crate::config::unknown_environment(variables.iter().map(String::as_str)) {
+        tracing::warn!("{warning}");
+    }
     match cli.command {
         Command::Serve { demo } => serve(file, demo).await,
-        Command::Migrate => {
+        Command::Migrate { status } => {
             let config = Config::resolve(file, &process_env, false)?;
-            let store = open_store(&config).await?;
-            store.migrate().await.context("applying the migrations")?;
-            println!(
-                "Migrations applied to {}",
-                crate::store::redact_url(&config.database_url)
-            );
+            print!("{}", crate::checks::migrate(&config, status).await?);
             Ok(())
         }
         Command::Import { kind, file: path } => {
@@ -392,17 +403,47 @@ fn print_demo_help(config: &Config) {
 
 async fn check_config(file: FileConfig) -> anyhow::Result<()> {
     let config = Config::resolve(file, &process_env, true)?;
-    println!("{config:#?}");
-    if let Some(tls) = &config.tls {
-        crate::startup::load_tls(tls).await?;
-        println!("TLS: certificate and key load");
+    println!("Settings in force (file, then GHISEUL_* variables; secrets masked):");
+    print!("{}", config.listing());
+    let report = crate::checks::check(&config).await;
+    for line in &report.lines {
+        println!("{line}");
     }
-    let store = open_store(&config).await?;
-    store.ping().await.context("the database does not answer")?;
-    println!(
-        "Database: reachable ({})",
-        crate::store::redact_url(&config.database_url)
-    );
-    println!("Configuration OK.");
-    Ok(())
+    if report.problems.is_empty() {
+        println!("Configuration OK.");
+        return Ok(());
+    }
+    let mut text = format!("{} problem(s) in the configuration:", report.problems.len());
+    for p in &report.problems {
+        text.push_str("\n  - ");
+        text.push_str(p);
+    }
+    bail!(text)
+}
+
+/// An error and its causes, each said once: `a: b: c`. A cause whose text its parent's
+/// message already includes (`cannot read FILE: No such file…` over `No such file…`) is
+/// not repeated.
+pub struct ErrorChain<'a>(pub &'a anyhow::Error);
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut said = String::new();
+        for cause in self.0.chain() {
+            let text = cause.to_string();
+            // Compared without case, by the cause's last part: SQLite's "Error code 8:
+            // Attempt to write a readonly database" under "attempt to write a readonly
+            // database" says nothing new.
+            let lower = text.trim().to_lowercase();
+            let last = lower.rsplit(": ").next().unwrap_or(&lower);
+            if said.to_lowercase().contains(last) {
+                continue;
+            }
+            if !said.is_empty() {
+                said.push_str(": ");
+            }
+            said.push_str(&text);
+        }
+        f.write_str(&said)
+    }
 }

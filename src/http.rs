@@ -244,12 +244,27 @@ async fn wsdl(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> 
     }
 }
 
+/// 200 only when the database answers a query *and* a payment could be journaled now (a
+/// journal row written and rolled back): a database that reads but cannot write would
+/// otherwise look healthy while every payment gets fault 3.
 async fn health(State(state): State<Arc<AppState>>) -> Response {
-    match tokio::time::timeout(state.db_timeout, state.service.store().ping()).await {
+    let store = state.service.store();
+    let checked = tokio::time::timeout(state.db_timeout, async {
+        store
+            .ping()
+            .await
+            .map_err(|e| ("database unavailable", e))?;
+        store
+            .can_record_payments()
+            .await
+            .map_err(|e| ("database cannot record payments", e))
+    })
+    .await;
+    match checked {
         Ok(Ok(())) => (StatusCode::OK, "ok\n").into_response(),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "health check: database unusable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        Ok(Err((what, e))) => {
+            tracing::warn!(error = %e, "health check: {what}");
+            (StatusCode::SERVICE_UNAVAILABLE, format!("{what}\n")).into_response()
         }
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timeout\n").into_response(),
     }

@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod import;
 mod import_sqlite;
+pub mod journal;
 mod sqlite;
 
 use std::borrow::Cow;
@@ -40,6 +41,14 @@ pub enum Error {
     UnsupportedUrl(String),
     #[error("cannot create the folder of the SQLite database {path}: {source}")]
     CreateFolder {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "cannot open the SQLite database {path}: {source} (the file and its folder must be \
+         readable and writable by this user: SQLite writes {path}-wal and {path}-shm beside it)"
+    )]
+    SqliteOpen {
         path: String,
         source: std::io::Error,
     },
@@ -219,6 +228,14 @@ pub struct JournalEntry {
     pub sume: String,
 }
 
+/// One schema migration and whether the database has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Migration {
+    pub version: i64,
+    pub description: String,
+    pub applied: bool,
+}
+
 /// A payment about to be recorded.
 #[derive(Clone, Debug)]
 pub struct NewPayment {
@@ -248,6 +265,9 @@ impl Store {
             Backend::Sqlite => Some(sqlite_file(url)?),
             _ => None,
         };
+        if let Some(path) = &sqlite_path {
+            open_sqlite_file(path)?;
+        }
         let url = match backend {
             Backend::Sqlite => prepare_sqlite_url(url)?,
             Backend::Postgres => url.to_string(),
@@ -264,8 +284,28 @@ impl Store {
             .test_before_acquire(backend != Backend::Sqlite)
             .acquire_timeout(timeouts.acquire)
             .after_connect(move |conn, _| Box::pin(prepare_connection(conn, backend)))
-            .connect_with(options)
-            .await?;
+            .connect_with(options.clone())
+            .await;
+        let pool = match pool {
+            Ok(p) => p,
+            // The pool retries until its timeout and then says only that it timed out;
+            // one direct attempt says why (connection refused, no such host, password…).
+            Err(sqlx::Error::PoolTimedOut) => {
+                use sqlx::Connection as _;
+                return Err(
+                    match tokio::time::timeout(
+                        timeouts.acquire,
+                        sqlx::AnyConnection::connect_with(&options),
+                    )
+                    .await
+                    {
+                        Ok(Err(cause)) => cause.into(),
+                        _ => sqlx::Error::PoolTimedOut.into(),
+                    },
+                );
+            }
+            Err(e) => return Err(e.into()),
+        };
         Ok(Store {
             pool,
             backend,
@@ -297,6 +337,30 @@ impl Store {
             Backend::Mysql => MYSQL_MIGRATIONS.run(&self.pool).await?,
         }
         Ok(())
+    }
+
+    /// Every migration this program knows, in order, and whether the database has it.
+    pub async fn migrations(&self) -> Result<Vec<Migration>> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+            Backend::Mysql => &MYSQL_MIGRATIONS,
+        };
+        // No table yet: nothing applied (the connection itself was proven by the caller).
+        let applied: Vec<i64> =
+            sqlx::query_scalar("SELECT version FROM _sqlx_migrations WHERE success = TRUE")
+                .fetch_all(&self.pool)
+                .await
+                .unwrap_or_default();
+        Ok(migrator
+            .iter()
+            .filter(|m| !m.migration_type.is_down_migration())
+            .map(|m| Migration {
+                version: m.version,
+                description: m.description.to_string(),
+                applied: applied.contains(&m.version),
+            })
+            .collect())
     }
 
     /// True when a query can be run now.
@@ -847,7 +911,7 @@ async fn prepare_connection(
 
 /// The file a `sqlite:` URL names. The fast paths open it directly, so an in-memory
 /// database (one per connection, invisible to the others) is refused.
-fn sqlite_file(url: &str) -> Result<std::path::PathBuf> {
+pub fn sqlite_file(url: &str) -> Result<std::path::PathBuf> {
     let rest = url.trim_start_matches("sqlite:").trim_start_matches("//");
     let path = rest.split('?').next().unwrap_or("");
     if path.is_empty() || path == ":memory:" {
@@ -856,6 +920,52 @@ fn sqlite_file(url: &str) -> Result<std::path::PathBuf> {
         )));
     }
     Ok(std::path::PathBuf::from(path))
+}
+
+/// Opens (creating it, with its folder, if missing) the SQLite file for writing, so that a
+/// folder or file this user may not write is said with its path and the system's reason
+/// ("Permission denied") rather than SQLite's "unable to open database file".
+fn open_sqlite_file(path: &std::path::Path) -> Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|source| Error::CreateFolder {
+            path: parent.display().to_string(),
+            source,
+        })?;
+    }
+    let shown = path.display().to_string();
+    std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(|source| Error::SqliteOpen {
+            path: shown.clone(),
+            source,
+        })?;
+    // SQLite also needs to create the -wal and -shm files beside it.
+    let folder = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    let wal = {
+        let mut n = path.as_os_str().to_owned();
+        n.push("-wal");
+        std::path::PathBuf::from(n)
+    };
+    if !wal.exists() {
+        tempfile::Builder::new()
+            .prefix(".ghiseul-")
+            .tempfile_in(folder)
+            .map_err(|source| Error::SqliteOpen {
+                path: shown,
+                source: std::io::Error::new(
+                    source.kind(),
+                    format!("its folder {} is not writable: {source}", folder.display()),
+                ),
+            })?;
+    }
+    Ok(())
 }
 
 /// Makes sure a SQLite file can be created: its folder exists and `mode=rwc` is set.

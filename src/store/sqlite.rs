@@ -205,6 +205,21 @@ impl Native {
         })
     }
 
+    /// Journals a row and changes it on the writer's connection, as a payment does, then
+    /// rolls it back (see `Store::can_record_payments`).
+    pub async fn probe_write(&self) -> Result<()> {
+        self.write(|conn| {
+            conn.execute_batch("SAVEPOINT probe")?;
+            let wrote = conn
+                .execute(super::journal::PROBE_INSERT, [])
+                .and_then(|_| conn.execute(super::journal::PROBE_UPDATE, []));
+            conn.execute_batch("ROLLBACK TO probe; RELEASE probe")?;
+            wrote?;
+            Ok(())
+        })
+        .await
+    }
+
     /// `SELECT 1` on a read connection.
     pub fn ping(&self) -> Result<()> {
         self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
