@@ -92,7 +92,8 @@ pub enum Command {
         /// The SOAP endpoint. Default: the configured public URL.
         #[arg(long)]
         url: Option<String>,
-        /// The shared key. Default: GHISEUL_HMAC_KEY or hmac_key of the configuration.
+        /// The shared key. Default: the configured one (GHISEUL_HMAC_KEY, hmac_key,
+        /// GHISEUL_HMAC_KEY_FILE or hmac_key_file, in that order).
         #[arg(long)]
         key: Option<String>,
         /// Namespace of the operation element. Default: the configured namespace.
@@ -274,9 +275,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::resolve(file, &process_env, false)?;
             let url = url.unwrap_or_else(|| config.public_url.clone());
             let namespace = namespace.unwrap_or_else(|| config.namespace.clone());
-            let key = key.or_else(|| Some(config.hmac_key.clone()).filter(|k| !k.is_empty())).context(
-                "no key: pass --key KEY, or set GHISEUL_HMAC_KEY (the key the server was started with)",
-            )?;
+            let no_key = match &config.hmac_key_problem {
+                Some(problem) => format!("no key: {problem}; or pass --key KEY"),
+                None => "no key: pass --key KEY, or configure the key the server was started \
+                         with (hmac_key_file / GHISEUL_HMAC_KEY_FILE naming a file that holds \
+                         it, or hmac_key / GHISEUL_HMAC_KEY)"
+                    .to_string(),
+            };
+            let key = key
+                .or_else(|| Some(config.hmac_key.clone()).filter(|k| !k.is_empty()))
+                .context(no_key)?;
             let version = if soap12 {
                 SoapVersion::V12
             } else {

@@ -55,6 +55,9 @@ pub struct Config {
     pub hmac_key: String,
     /// A second key accepted on input during a key rotation; the primary still signs.
     pub hmac_key_next: Option<String>,
+    /// Why the key could not be read, for a command that does not need it (`import`,
+    /// `migrate`) and so was not stopped by it; `call` says it when it has no key.
+    pub hmac_key_problem: Option<String>,
     pub public_url: String,
     pub namespace: String,
     pub soap_path: String,
@@ -131,6 +134,11 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "the key file {path} is empty: put in it the key shared with ghiseul.ro (one line), \
+         or point hmac_key_file / GHISEUL_HMAC_KEY_FILE at the file that holds it"
+    )]
+    EmptyKeyFile { path: PathBuf },
     #[error("{name} must be {what}, not `{value}`")]
     Invalid {
         name: &'static str,
@@ -212,17 +220,27 @@ impl Config {
         let namespace = env("GHISEUL_NAMESPACE")
             .or(file.namespace)
             .unwrap_or_else(|| public_url.clone());
-        let hmac_key =
-            secret(env, "GHISEUL_HMAC_KEY", file.hmac_key, file.hmac_key_file)?.unwrap_or_default();
+        // A command that never signs (import, migrate, audit) is not stopped by a key file
+        // it cannot read; the reason is kept for `call`.
+        let (hmac_key, hmac_key_problem) =
+            match secret(env, "GHISEUL_HMAC_KEY", file.hmac_key, file.hmac_key_file) {
+                Ok(k) => (k.unwrap_or_default(), None),
+                Err(e) if !require_key => (String::new(), Some(e.to_string())),
+                Err(e) => return Err(e),
+            };
         if require_key && hmac_key.is_empty() {
             return Err(ConfigError::MissingKey);
         }
-        let hmac_key_next = secret(
+        let hmac_key_next = match secret(
             env,
             "GHISEUL_HMAC_KEY_NEXT",
             file.hmac_key_next,
             file.hmac_key_next_file,
-        )?;
+        ) {
+            Ok(k) => k,
+            Err(_) if !require_key => None,
+            Err(e) => return Err(e),
+        };
         let database_url = env("GHISEUL_DATABASE_URL")
             .or(file.database_url)
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
@@ -244,6 +262,7 @@ impl Config {
             database_url,
             hmac_key,
             hmac_key_next,
+            hmac_key_problem,
             public_url,
             namespace,
             soap_path,
@@ -494,9 +513,15 @@ fn secret(
     let Some(path) = env(&format!("{name}_FILE")).map(PathBuf::from).or(file) else {
         return Ok(None);
     };
-    let text =
-        std::fs::read_to_string(&path).map_err(|source| ConfigError::KeyFile { path, source })?;
-    Ok(Some(text.trim_end_matches(['\r', '\n']).to_string()).filter(|k| !k.is_empty()))
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::KeyFile {
+        path: path.clone(),
+        source,
+    })?;
+    let key = text.trim_end_matches(['\r', '\n']);
+    if key.trim().is_empty() {
+        return Err(ConfigError::EmptyKeyFile { path });
+    }
+    Ok(Some(key.to_string()))
 }
 
 fn number<T: std::str::FromStr>(

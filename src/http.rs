@@ -354,12 +354,25 @@ async fn soap(
             match result {
                 Ok(outcome) => {
                     state.metrics.payment(outcome.as_str());
+                    let mut audit_note = note(OP, &r.cui, None);
+                    if !outcome.answer() {
+                        // Money taken by ghiseul.ro and not recorded here: a person must
+                        // look at it (the journal keeps the request).
+                        tracing::warn!(
+                            operation = OP,
+                            order = %r.order,
+                            cui = %mask_cui(&r.cui),
+                            result = outcome.as_str(),
+                            "payment refused: answered false, nothing recorded (see the journal)"
+                        );
+                        audit_note.refused = true;
+                    }
                     noted(
                         ok(
                             version,
                             write::incasari_response(version, &state.namespace, outcome.answer()),
                         ),
-                        note(OP, &r.cui, None),
+                        audit_note,
                     )
                 }
                 Err(e) => {

@@ -442,3 +442,92 @@ mod mysql {
         super::health_says_503_when_the_login_cannot_write(Db::Mysql).await
     }
 }
+
+/// A payment answered `false` (here an unknown tax type) took money at ghiseul.ro and
+/// recorded nothing: the audit says `refused`, not `ok`, and the log says it at WARN.
+#[tokio::test]
+async fn a_refused_payment_is_refused_in_the_audit() {
+    use ghiseul_connector::store::audit;
+    let app = TestApp::spawn(Db::Sqlite).await;
+    assert!(!common::expect_ok(
+        app.pay("7001", common::POPA, &[("99", "10.00")]).await
+    ));
+    assert!(common::expect_ok(
+        app.pay("7002", common::POPA, &[("1", "10.00")]).await
+    ));
+    let filter = audit::Filter {
+        operation: Some("inregistrareIncasari"),
+        limit: 10,
+        ..audit::Filter::default()
+    };
+    let mut rows = Vec::new();
+    for _ in 0..200 {
+        rows = audit::query(&app.store, &filter).await.unwrap();
+        if rows.len() >= 2 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let mut outcomes: Vec<&str> = rows.iter().map(|r| r.outcome.as_str()).collect();
+    outcomes.sort();
+    assert_eq!(outcomes, ["ok", "refused"], "{rows:?}");
+    let (_, metrics) = app.get("/metrics").await;
+    assert!(
+        metrics.contains("ghiseul_payments_total{result=\"unknown_tax_type\"} 1"),
+        "{metrics}"
+    );
+}
+
+#[test]
+fn a_missing_key_file_does_not_block_import_but_call_says_it() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("t.csv"),
+        "id_tip_suma,nume,prioritate,iban\n1,Impozit,1,RO42TREZ\n",
+    )
+    .unwrap();
+    let (ok, out, err) = run(bin()
+        .current_dir(dir.path())
+        .env("GHISEUL_HMAC_KEY_FILE", "/nonexistent/hmac.key")
+        .env("GHISEUL_DATABASE_URL", sqlite_url(dir.path()))
+        .args(["import", "tax-types", "t.csv"]));
+    assert!(ok, "{err}");
+    assert!(out.contains("Imported 1 row(s)"), "{out}");
+    let (ok, _, err) = run(bin()
+        .current_dir(dir.path())
+        .env("GHISEUL_HMAC_KEY_FILE", "/nonexistent/hmac.key")
+        .args(["call", "--url", "http://127.0.0.1:1/soap", "get-sume", "1"]));
+    assert!(!ok);
+    assert!(err.contains("/nonexistent/hmac.key"), "{err}");
+}
+
+#[test]
+fn an_empty_key_file_has_its_own_message() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hmac.key"), "\n").unwrap();
+    let (ok, _, err) = run(bin()
+        .current_dir(dir.path())
+        .env("GHISEUL_HMAC_KEY_FILE", dir.path().join("hmac.key"))
+        .env("GHISEUL_DATABASE_URL", sqlite_url(dir.path()))
+        .arg("check-config"));
+    assert!(!ok);
+    assert!(err.contains("hmac.key is empty"), "{err}");
+    assert!(!err.contains("no HMAC key is configured"), "{err}");
+}
+
+#[test]
+fn call_help_and_the_no_key_error_name_hmac_key_file() {
+    let (ok, help, _) = run(bin().args(["call", "--help"]));
+    assert!(ok);
+    assert!(help.contains("hmac_key_file"), "{help}");
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, _, err) = run(bin().current_dir(dir.path()).args([
+        "call",
+        "--url",
+        "http://127.0.0.1:1/soap",
+        "get-sume",
+        "1",
+    ]));
+    assert!(!ok);
+    assert!(err.contains("hmac_key_file"), "{err}");
+}
