@@ -87,6 +87,33 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Prints the payment journal (newest first): every verified inregistrareIncasari
+    /// request with what became of it. Times are Romanian time (Europe/Bucharest), as
+    /// received.
+    Journal {
+        /// Only this ghiseul.ro order number.
+        #[arg(long, value_name = "N")]
+        order: Option<String>,
+        /// Only this CNP/CIF, as sent by ghiseul.ro.
+        #[arg(long)]
+        cui: Option<String>,
+        /// Only requests received at or after this time: "YYYY-MM-DD" or
+        /// "YYYY-MM-DD HH:MM:SS" (Romanian time).
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// Only requests received at or before this time (a bare date includes the day).
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        /// Only this outcome.
+        #[arg(long, value_enum)]
+        outcome: Option<JournalOutcome>,
+        /// At most this many rows.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Calls a running server exactly as ghiseul.ro does and prints the verified answer.
     Call {
         /// The SOAP endpoint. Default: the configured public URL.
@@ -105,6 +132,20 @@ pub enum Command {
         #[command(subcommand)]
         operation: CallOperation,
     },
+}
+
+/// What became of a journaled payment request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum JournalOutcome {
+    /// Recorded now (answered true).
+    Recorded,
+    /// The same order with the same content again: nothing changed (answered true).
+    Retry,
+    /// The order exists with other content: not recorded (answered false).
+    Conflict,
+    /// An amount for a tax type not in the register: not recorded (answered false).
+    #[value(name = "unknown_tax_type", alias = "unknown-tax-type")]
+    UnknownTaxType,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -256,6 +297,54 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "No audit rows match.\n".to_string()
             } else {
                 crate::store::audit::format_table(&rows)
+            };
+            use std::io::Write as _;
+            let _ = std::io::stdout().write_all(out.as_bytes());
+            Ok(())
+        }
+        Command::Journal {
+            order,
+            cui,
+            from,
+            to,
+            outcome,
+            limit,
+            json,
+        } => {
+            let time = |t: Option<String>, end: bool| -> anyhow::Result<_> {
+                t.map(|t| {
+                    crate::store::audit::parse_time(&t, end)
+                        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                        .with_context(|| {
+                            format!("`{t}` is not a time: use \"YYYY-MM-DD\" or \"YYYY-MM-DD HH:MM:SS\" (Romanian time)")
+                        })
+                })
+                .transpose()
+            };
+            let filter = crate::store::journal::Filter {
+                order,
+                cui,
+                from: time(from, false)?,
+                to: time(to, true)?,
+                outcome: outcome.map(|o| {
+                    use clap::ValueEnum as _;
+                    o.to_possible_value()
+                        .map(|v| v.get_name().to_string())
+                        .unwrap_or_default()
+                }),
+                limit,
+            };
+            let config = Config::resolve(file, &process_env, false)?;
+            let store = open_store(&config).await?;
+            let rows = crate::store::journal::query(&store, &filter)
+                .await
+                .context("reading the payment journal (run `ghiseul-connector migrate` if the database has no tables yet)")?;
+            let out = if json {
+                serde_json::to_string_pretty(&rows)? + "\n"
+            } else if rows.is_empty() {
+                "No journal rows match.\n".to_string()
+            } else {
+                crate::store::journal::format_table(&rows)
             };
             use std::io::Write as _;
             let _ = std::io::stdout().write_all(out.as_bytes());

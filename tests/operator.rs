@@ -3,6 +3,7 @@
 //! did, and messages that say what is wrong once, with what to do. The real binary runs
 //! here; the PostgreSQL and MariaDB cases are `--ignored` (see README).
 
+#[macro_use]
 mod common;
 
 use std::process::Command;
@@ -530,4 +531,63 @@ fn call_help_and_the_no_key_error_name_hmac_key_file() {
     ]));
     assert!(!ok);
     assert!(err.contains("hmac_key_file"), "{err}");
+}
+
+/// Tests run once per database (`on_every_backend!`): `every_backend::sqlite::…`,
+/// `every_backend::postgres::…`, `every_backend::mysql::…`.
+mod every_backend {
+    use super::*;
+
+    /// `journal` reads the payment journal on every database: newest first, filtered.
+    async fn journal_lists_payments_newest_first_with_filters(db: Db) {
+        let app = TestApp::spawn(db).await;
+        assert!(common::expect_ok(
+            app.pay("8001", common::POPA, &[("1", "10.00")]).await
+        ));
+        assert!(common::expect_ok(
+            app.pay("8001", common::POPA, &[("1", "10.00")]).await
+        ));
+        assert!(!common::expect_ok(
+            app.pay("8001", common::POPA, &[("1", "11.00")]).await
+        ));
+        assert!(common::expect_ok(
+            app.pay("8002", common::FIRMA, &[("1", "5.00")]).await
+        ));
+        let journal = |args: &[&str]| -> Vec<serde_json::Value> {
+            let (ok, out, err) = run(bin()
+                .env("GHISEUL_DATABASE_URL", &app.database_url)
+                .arg("journal")
+                .args(args)
+                .arg("--json"));
+            assert!(ok, "{err}");
+            serde_json::from_str(&out).unwrap()
+        };
+        let field = |rows: &[serde_json::Value], f: &str| -> Vec<String> {
+            rows.iter()
+                .map(|r| r[f].as_str().unwrap().to_string())
+                .collect()
+        };
+        let all = journal(&[]);
+        assert_eq!(
+            field(&all, "outcome"),
+            ["recorded", "conflict", "retry", "recorded"]
+        );
+        assert_eq!(field(&all, "order"), ["8002", "8001", "8001", "8001"]);
+        let one = journal(&["--order", "8001", "--outcome", "conflict"]);
+        assert_eq!(field(&one, "sume"), ["1=11.00"], "{one:?}");
+        assert_eq!(
+            field(&journal(&["--cui", common::FIRMA]), "order"),
+            ["8002"]
+        );
+        assert!(journal(&["--to", "2000-01-01"]).is_empty());
+        assert_eq!(journal(&["--from", "2000-01-01"]).len(), 4);
+        // The table says the zone of its times.
+        let (ok, table, err) = run(bin()
+            .env("GHISEUL_DATABASE_URL", &app.database_url)
+            .arg("journal"));
+        assert!(ok, "{err}");
+        assert!(table.starts_with("received (Europe/Bucharest)"), "{table}");
+    }
+
+    on_every_backend!(journal_lists_payments_newest_first_with_filters);
 }
