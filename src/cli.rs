@@ -173,6 +173,10 @@ pub enum CallOperation {
     GetSume {
         /// CNP/NIF or CIF/CUI.
         cui: String,
+        /// Prints the answer's fields as the protocol names them (idTipSuma, prioritate,
+        /// valoare, dataCalcul, timestamp, check) instead of the table.
+        #[arg(long)]
+        raw: bool,
     },
     /// inregistrareIncasari: record a payment.
     Pay {
@@ -380,18 +384,46 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 SoapVersion::V11
             };
             let client = Client::new(&url, &namespace, &key, version)?;
-            call(&client, operation).await
+            call(&client, &config, operation).await
         }
     }
 }
 
-async fn call(client: &Client, operation: CallOperation) -> anyhow::Result<()> {
+/// The tax types' names from the configured database, when it can be read from here (on
+/// the server itself); none otherwise. Never creates a database.
+async fn tax_type_names(config: &Config) -> std::collections::HashMap<String, String> {
+    let url = &config.database_url;
+    if crate::store::Backend::of_url(url) == Some(crate::store::Backend::Sqlite)
+        && !crate::store::sqlite_file(url).is_ok_and(|p| p.exists())
+    {
+        return Default::default();
+    }
+    let timeouts = crate::store::Timeouts {
+        acquire: std::time::Duration::from_secs(2),
+    };
+    let Ok(store) = crate::store::Store::connect(url, 1, timeouts).await else {
+        return Default::default();
+    };
+    let names = crate::store::journal::tax_type_names(&store)
+        .await
+        .unwrap_or_default();
+    store.close().await;
+    names
+}
+
+async fn call(client: &Client, config: &Config, operation: CallOperation) -> anyhow::Result<()> {
     match operation {
-        CallOperation::GetSume { cui } => match client.get_sume(&cui).await? {
+        CallOperation::GetSume { cui, raw } => match client.get_sume(&cui).await? {
             Answer::Ok(resp) => {
+                let text = if raw {
+                    format_statement(&cui, &resp)
+                } else {
+                    let names = tax_type_names(config).await;
+                    crate::client::format_statement_for_people(&cui, &resp, &names)
+                };
                 // A closed pipe (`| head`) is not an error worth a panic.
                 use std::io::Write as _;
-                let _ = std::io::stdout().write_all(format_statement(&cui, &resp).as_bytes());
+                let _ = std::io::stdout().write_all(text.as_bytes());
                 Ok(())
             }
             Answer::Fault { code, text } => bail!("fault {code}: {text}"),
@@ -413,15 +445,31 @@ async fn call(client: &Client, operation: CallOperation) -> anyhow::Result<()> {
                     valoare: valoare.trim().to_string(),
                 });
             }
-            match client.pay(&order, &cui, &data, items).await? {
-                Answer::Ok(true) => {
+            let (answer, told) = client.pay_telling(&order, &cui, &data, items).await?;
+            let see = format!("see `ghiseul-connector journal --order {order}`");
+            match (answer, told.as_deref()) {
+                (Answer::Ok(true), Some("recorded")) => {
+                    println!("inregistrareIncasariResult: true — order {order} is a new payment, recorded now");
+                    Ok(())
+                }
+                (Answer::Ok(true), Some("retry")) => {
+                    println!("inregistrareIncasariResult: true — order {order} was already recorded with the same content; nothing changed (a retry)");
+                    Ok(())
+                }
+                (Answer::Ok(true), _) => {
                     println!("inregistrareIncasariResult: true (order {order} is recorded)");
                     Ok(())
                 }
-                Answer::Ok(false) => bail!(
-                    "inregistrareIncasariResult: false (order {order} was not recorded: it exists with other content, or names an unknown tax type; see the journal)"
+                (Answer::Ok(false), Some("conflict")) => bail!(
+                    "inregistrareIncasariResult: false — order {order} was NOT recorded: it was recorded before with other content ({see})"
                 ),
-                Answer::Fault { code, text } => bail!("fault {code}: {text}"),
+                (Answer::Ok(false), Some("unknown_tax_type")) => bail!(
+                    "inregistrareIncasariResult: false — order {order} was NOT recorded: an amount names a tax type that is not in the register ({see})"
+                ),
+                (Answer::Ok(false), _) => bail!(
+                    "inregistrareIncasariResult: false (order {order} was not recorded: it exists with other content, or names an unknown tax type; {see})"
+                ),
+                (Answer::Fault { code, text }, _) => bail!("fault {code}: {text}"),
             }
         }
     }

@@ -39,6 +39,10 @@ pub struct AppState {
     pub audit: AuditLog,
 }
 
+/// The HTTP header of a payment's answer that says what became of it: `recorded` (new),
+/// `retry` (recorded before, nothing changed), `conflict`, `unknown_tax_type`.
+pub const PAYMENT_RESULT_HEADER: &str = "x-ghiseul-payment-result";
+
 /// The checks made before a SOAP request is read.
 pub struct Guard {
     /// Who may call the SOAP endpoint; empty = everyone.
@@ -367,13 +371,17 @@ async fn soap(
                         );
                         audit_note.refused = true;
                     }
-                    noted(
-                        ok(
-                            version,
-                            write::incasari_response(version, &state.namespace, outcome.answer()),
-                        ),
-                        audit_note,
-                    )
+                    let mut response = ok(
+                        version,
+                        write::incasari_response(version, &state.namespace, outcome.answer()),
+                    );
+                    // What `true` or `false` meant, for `ghiseul-connector call` and anyone
+                    // testing by hand; outside the SOAP body, so ghiseul.ro sees nothing new.
+                    response.headers_mut().insert(
+                        PAYMENT_RESULT_HEADER,
+                        header::HeaderValue::from_static(outcome.as_str()),
+                    );
+                    noted(response, audit_note)
                 }
                 Err(e) => {
                     let f = Fault::from(&e);

@@ -591,3 +591,61 @@ mod every_backend {
 
     on_every_backend!(journal_lists_payments_newest_first_with_filters);
 }
+
+/// `call get-sume` prints what a clerk reads — tax type names, amounts, total — and the
+/// protocol's fields with `--raw`; `call pay` tells a new payment from a retry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn call_speaks_to_a_clerk() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let call = |args: &[&str]| {
+        let mut c = bin();
+        c.env("GHISEUL_DATABASE_URL", &app.database_url)
+            .args(["call", "--url", &app.url, "--key", common::KEY])
+            .args(args);
+        c
+    };
+    let (ok, table, err) =
+        tokio::task::block_in_place(|| run(&mut call(&["get-sume", common::POPESCU])));
+    assert!(ok, "{err}");
+    assert!(table.contains("1 Impozit pe clădiri"), "{table}");
+    assert!(table.contains("7 Taxă salubrizare"), "{table}");
+    let total = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("Total"))
+        .unwrap_or_else(|| panic!("no total in {table}"));
+    assert!(total.trim_end().ends_with("506.50"), "{table}");
+    assert!(!table.contains("idTipSuma"), "{table}");
+    let (ok, raw, _) =
+        tokio::task::block_in_place(|| run(&mut call(&["get-sume", "--raw", common::POPESCU])));
+    assert!(ok);
+    assert!(raw.contains("idTipSuma 1"), "{raw}");
+
+    let pay = |order: &str, amount: &str| {
+        tokio::task::block_in_place(|| {
+            run(&mut call(&[
+                "pay",
+                "--order",
+                order,
+                "--cui",
+                common::POPA,
+                &format!("1={amount}"),
+            ]))
+        })
+    };
+    let (ok, first, err) = pay("9101", "10.00");
+    assert!(ok, "{err}");
+    assert!(first.contains("new payment"), "{first}");
+    let (ok, again, err) = pay("9101", "10.00");
+    assert!(ok, "{err}");
+    assert!(
+        again.contains("already recorded") && again.contains("retry"),
+        "{again}"
+    );
+    let (ok, _, err) = pay("9101", "12.00");
+    assert!(!ok);
+    assert!(
+        err.contains("NOT recorded") && err.contains("other content"),
+        "{err}"
+    );
+    assert!(err.contains("journal --order 9101"), "{err}");
+}

@@ -183,3 +183,17 @@ pub fn format_table(rows: &[Row]) -> String {
     }
     out
 }
+
+/// The register's tax type names by code, for `call get-sume`'s table.
+pub async fn tax_type_names(store: &Store) -> Result<std::collections::HashMap<String, String>> {
+    let rows = sqlx::query("SELECT id_tip_suma, nume FROM tax_types")
+        .fetch_all(store.pool())
+        .await?;
+    let mut names = std::collections::HashMap::new();
+    for row in rows {
+        use sqlx::Row as _;
+        let id: i64 = row.try_get(0)?;
+        names.insert(id.to_string(), super::text(&row, 1)?);
+    }
+    Ok(names)
+}
