@@ -185,7 +185,9 @@ pub enum CallOperation {
         order: String,
         #[arg(long)]
         cui: String,
-        /// Payment date "YYYY-MM-DD HH:MM:SS". Default: now (Europe/Bucharest).
+        /// Payment date "YYYY-MM-DD HH:MM:SS". Default: now (Europe/Bucharest). To repeat
+        /// a payment as ghiseul.ro retries it, give the same --data as the first time: it
+        /// is part of the payment's content.
         #[arg(long)]
         data: Option<String>,
         /// Amounts paid per tax type, as ID_TIP_SUMA=VALOARE (e.g. 1=150.00 4=96.00).

@@ -628,6 +628,11 @@ async fn call_speaks_to_a_clerk() {
                 order,
                 "--cui",
                 common::POPA,
+                // A retry is the same request again, date included: without --data each
+                // call would carry the second it was made in, and two calls a second apart
+                // would be two different payments of one order (a conflict).
+                "--data",
+                "2025-05-20 10:11:12",
                 &format!("1={amount}"),
             ]))
         })

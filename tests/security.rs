@@ -132,7 +132,7 @@ async fn tls_serves_https_with_the_configured_certificate_and_reloads_it_on_sigh
         .unwrap()
         .success());
     let mut reloaded = false;
-    for _ in 0..50 {
+    for _ in 0..300 {
         if https_get_sume(&trusts_renewed_only, app.addr).await.is_ok() {
             reloaded = true;
             break;
@@ -360,7 +360,7 @@ async fn beyond_the_in_flight_limit_the_answer_is_fault_3_at_once() {
     drop(stalled);
     // Once they are gone the server serves again.
     let mut served = false;
-    for _ in 0..50 {
+    for _ in 0..300 {
         let (status, _, _) = app.post(get_sume_body(POPESCU, KEY), SOAP11).await;
         if status == 200 {
             served = true;
