@@ -4,6 +4,7 @@
 //! Data flows one way: `http` -> `protocol` (SOAP envelope -> message values) ->
 //! `service` (check, rules) -> `store` (sqlx) -> back out through `protocol`.
 
+pub mod checks;
 pub mod cli;
 pub mod client;
 pub mod config;

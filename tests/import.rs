@@ -504,16 +504,27 @@ async fn an_import_waits_for_a_payment_in_progress() {
         .execute(&mut *writer)
         .await
         .unwrap();
+    // Set just before the lock is given up: an import that finishes while it is false did
+    // not wait. (A measured duration would depend on the machine's load.)
+    let released = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (started, ready) = tokio::sync::oneshot::channel();
-    let holder = tokio::spawn(async move {
-        started.send(()).unwrap();
-        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-        sqlx::query("ROLLBACK").execute(&mut *writer).await.unwrap(); // the write lock is free again
+    let holder = tokio::spawn({
+        let released = released.clone();
+        async move {
+            started.send(()).unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+            released.store(true, std::sync::atomic::Ordering::SeqCst);
+            sqlx::query("ROLLBACK").execute(&mut *writer).await.unwrap(); // the write lock is free again
+        }
     });
     ready.await.unwrap();
     let changed = DEBTS.replace("1000.00", "1100.00");
     let s = import_csv(&app.store, Kind::Debts, &changed).await.unwrap();
     assert_eq!(s.counts.changed, 2);
+    assert!(
+        released.load(std::sync::atomic::Ordering::SeqCst),
+        "the import finished while another writer held the lock"
+    );
     holder.await.unwrap();
     assert_eq!(app.owed(POPA).await, [("1".into(), "1100.00".into())]);
 }

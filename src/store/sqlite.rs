@@ -73,17 +73,30 @@ impl Native {
     /// the writer thread. `busy` is how long a write waits for another process (an
     /// import) holding the database's write lock.
     pub fn open(path: &Path, busy: Duration) -> Result<Native> {
+        Native::open_with_wal_limit(path, busy, WAL_LIMIT)
+    }
+
+    /// `open`, with the size (bytes) beyond which the writer copies the WAL back after
+    /// every group until it starts over (see `write_loop`).
+    pub fn open_with_wal_limit(path: &Path, busy: Duration, wal_limit: u64) -> Result<Native> {
         let conn = open_writer(path, busy)?;
+        conn.execute_batch(&format!("PRAGMA journal_size_limit = {wal_limit};"))?;
         let copier = open_writer(path, busy)?;
         let (tx, rx) = mpsc::channel(QUEUE);
         let (wrote, written) = std::sync::mpsc::sync_channel(1);
+        let checkpointing = Arc::new(Mutex::new(()));
+        let wal = Wal {
+            path: wal_path(path),
+            limit: wal_limit,
+            checkpointing: checkpointing.clone(),
+        };
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || write_loop(conn, rx, wrote))
+            .spawn(move || write_loop(conn, rx, wrote, wal))
             .map_err(|e| Error::Writer(format!("cannot start the writer thread: {e}")))?;
         std::thread::Builder::new()
             .name("sqlite-copier".into())
-            .spawn(move || copy_loop(copier, written))
+            .spawn(move || copy_loop(copier, written, checkpointing))
             .map_err(|e| Error::Writer(format!("cannot start the WAL copier thread: {e}")))?;
         Ok(Native {
             readers: Arc::new(Readers {
@@ -164,6 +177,21 @@ impl Native {
         }
     }
 
+    /// Journals a row and changes it on the writer's connection, as a payment does, then
+    /// rolls it back (see `Store::can_record_payments`).
+    pub async fn probe_write(&self) -> Result<()> {
+        self.write(|conn| {
+            conn.execute_batch("SAVEPOINT probe")?;
+            let wrote = conn
+                .execute(super::journal::PROBE_INSERT, [])
+                .and_then(|_| conn.execute(super::journal::PROBE_UPDATE, []));
+            conn.execute_batch("ROLLBACK TO probe; RELEASE probe")?;
+            wrote?;
+            Ok(())
+        })
+        .await
+    }
+
     /// `SELECT 1` on a read connection.
     pub fn ping(&self) -> Result<()> {
         self.read(|conn| conn.query_row("SELECT 1", [], |_| Ok(())))
@@ -206,21 +234,56 @@ fn open_writer(path: &Path, busy: Duration) -> Result<Connection> {
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// How long the copier rests between two of its checkpoints.
 const COPY_PAUSE: Duration = Duration::from_millis(10);
+/// The WAL size (bytes) beyond which the writer checkpoints after every group, whatever
+/// the time, until the WAL starts over; also SQLite's `journal_size_limit`, so that the
+/// file is cut back to it when it does.
+pub const WAL_LIMIT: u64 = 4 << 20;
+
+/// What the writer needs to keep the WAL bounded.
+struct Wal {
+    /// `<database>-wal`.
+    path: PathBuf,
+    limit: u64,
+    /// Held by whichever thread is checkpointing. Two checkpoints at once do not wait for
+    /// each other in SQLite: the second finds the first's lock and copies nothing.
+    checkpointing: Arc<Mutex<()>>,
+}
+
+impl Wal {
+    fn size(&self) -> u64 {
+        std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+fn wal_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
 
 /// The writer thread: one group per loop, until every `Store` is gone.
 ///
 /// The WAL is copied back into the database file in two places. The copier thread
 /// (`copy_loop`) copies what the groups wrote, beside the writer, so that the pages are
-/// mostly copied before the writer gets to them. The writer then checkpoints too, at most
-/// every 100 ms, after a group's answers have left and before the next group begins: only
-/// a checkpoint that finds nothing being written can copy everything, and only then does
-/// the next write start the WAL over (a copier alone never caught up with a writer that
-/// commits every few milliseconds: the WAL grew to 600 MB in 5 s). SQLite's own checkpoint
-/// is off on this connection because it runs inside COMMIT, before the answers can leave.
+/// mostly copied before the writer gets to them. The writer then checkpoints too, after a
+/// group's answers have left and before the next group begins: only a checkpoint that
+/// finds nothing being written can copy everything, and only then does the next write
+/// start the WAL over (a copier alone never caught up with a writer that commits every
+/// few milliseconds: the WAL grew to 600 MB in 5 s). SQLite's own checkpoint is off on
+/// this connection because it runs inside COMMIT, before the answers can leave.
+///
+/// The writer checkpoints every 100 ms, and after every group while the WAL file is over
+/// `WAL_LIMIT`; it waits for a checkpoint of the copier's in progress rather than
+/// colliding with it. So the WAL stays within the limit plus one group whatever the rate
+/// of commits or the load of the machine (a time rule alone let it reach 12 MB on a loaded
+/// machine: the writer's checkpoint met the copier's, copied nothing, and the WAL kept
+/// growing for another 100 ms). Only a reader that keeps one snapshot open (a long
+/// report) holds the WAL back, until it ends: SQLite cannot copy past what it reads.
 fn write_loop(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Job>,
     wrote: std::sync::mpsc::SyncSender<()>,
+    wal: Wal,
 ) {
     let mut group: Vec<Job> = Vec::with_capacity(GROUP);
     let mut last_checkpoint = Instant::now();
@@ -234,7 +297,8 @@ fn write_loop(
         }
         run_group(&mut conn, &mut group);
         let _ = wrote.try_send(()); // a notice already waiting for the copier is enough
-        if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+        if last_checkpoint.elapsed() >= CHECKPOINT_EVERY || wal.size() > wal.limit {
+            let _copier_waits = wal.checkpointing.lock();
             checkpoint(&conn);
             last_checkpoint = Instant::now();
         }
@@ -243,9 +307,16 @@ fn write_loop(
 
 /// The copier thread: after each notice from the writer, copies the WAL back. Ends when
 /// the writer does.
-fn copy_loop(conn: Connection, written: std::sync::mpsc::Receiver<()>) {
+fn copy_loop(
+    conn: Connection,
+    written: std::sync::mpsc::Receiver<()>,
+    checkpointing: Arc<Mutex<()>>,
+) {
     while written.recv().is_ok() {
-        checkpoint(&conn);
+        {
+            let _writer_waits = checkpointing.lock();
+            checkpoint(&conn);
+        }
         std::thread::sleep(COPY_PAUSE);
     }
 }
