@@ -113,11 +113,8 @@ fn main() -> std::io::Result<()> {
     let mut w = BufWriter::new(File::create(out.join("tax_types.csv"))?);
     writeln!(w, "id_tip_suma,nume,prioritate,iban")?;
     for t in TAX_TYPES {
-        let bban = format!(
-            "TREZ40621{:02}00{:09}",
-            t.id,
-            4_267_117u64 + u64::from(t.id)
-        );
+        // A treasury account: TREZ and 16 digits (a Romanian IBAN has 24 characters).
+        let bban = format!("TREZ406{:02}{:011}", t.id, 4_267_117u64 + u64::from(t.id));
         writeln!(
             w,
             "{},{},{},{}",
