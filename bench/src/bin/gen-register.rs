@@ -131,7 +131,7 @@ fn main() -> std::io::Result<()> {
     let mut debts = BufWriter::with_capacity(1 << 20, File::create(out.join("debts.csv"))?);
     writeln!(
         debts,
-        "cui,id_tip_suma,descriere,debit,ramasita,majorari,penalitati,scadenta"
+        "cui,id_tip_suma,descriere,debit,ramasita,majorari,penalitati,scadenta,id_debit"
     )?;
     let mut owed_out = BufWriter::with_capacity(1 << 20, File::create(out.join("owed.tsv"))?);
 
@@ -225,7 +225,9 @@ fn main() -> std::io::Result<()> {
             };
             writeln!(
                 debts,
-                "{},{},{},{},{},{},{},{year}-{half}",
+                // id_debit: the tax system's own id of the debt, as real exports carry it
+                // (two debts of one person may share type, due date and description).
+                "{},{},{},{},{},{},{},{year}-{half},D{n_debts}",
                 cui,
                 t.id,
                 csv_field(&descriere),
