@@ -115,7 +115,7 @@ impl std::fmt::Debug for Config {
             .field("max_in_flight", &self.max_in_flight)
             .field("log_format", &self.log_format)
             .field("audit_retention_days", &self.audit_retention_days)
-            .field("institutie", &self.institutie)
+            .field("institutie_cui", &self.institutie.cui)
             .finish()
     }
 }

@@ -30,7 +30,7 @@ const INSTITUTIE: &str = "4351446";
 /// codes: it is not named in the file, so it needs none).
 const TAX_TYPES_WITH_CODES: &str = "\
 id_tip_suma,nume,prioritate,iban,detalii_header,cod_cls_bug,cod_db
-7,Taxă salubrizare,0,RO66TREZ2165070XXX012348,,36.02.06,SAL
+7,Taxă salubrizare,0,RO66TREZ2165070XXX012348,,36.02.06,Ș&Ț
 1,Impozit pe clădiri,1,RO50TREZ2165070XXX012345,,07.02.01.01,ICL
 5,Amenzi,0,RO39TREZ2165070XXX012349,Proces-verbal;Debit;Rămășiță;Majorări;Penalități,35.01.02,AMZ
 2,Impozit pe teren,2,RO23TREZ2165070XXX012346,,07020201,ITE
@@ -284,6 +284,16 @@ async fn admin_creante_is_valid_and_its_sums_are_the_registers(db: Db) {
         ]
     );
     assert!(popescu.iter().all(|l| !l["codClsBug"].is_empty()));
+    // A code with diacritics and an ampersand: escaped in the file, read back as it was.
+    assert!(xml.contains("codDb=\"Ș&amp;Ț\""), "{xml}");
+    assert_eq!(
+        popescu
+            .iter()
+            .filter(|l| l["codClsBug"] == "360206")
+            .map(|l| l["codDb"].as_str())
+            .collect::<Vec<_>>(),
+        ["Ș&Ț"]
+    );
     assert_eq!(
         popescu
             .iter()
@@ -350,7 +360,7 @@ async fn a_tax_type_without_codes_is_named_and_the_file_is_left_alone(db: Db) {
     // Amenzi (5) without cod_db; salubrizare (7) with a code that is not digits.
     let codes = TAX_TYPES_WITH_CODES
         .replace("35.01.02,AMZ", "35.01.02,")
-        .replace("36.02.06,SAL", "36.O2.06,SAL");
+        .replace("36.02.06,Ș&Ț", "36.O2.06,SAL");
     import_csv(&app.store, Kind::TaxTypes, &codes)
         .await
         .unwrap();

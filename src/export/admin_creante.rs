@@ -137,8 +137,14 @@ pub fn codes(t: &TaxTypeCodes) -> Result<Codes, Vec<String>> {
             if collapsed.is_empty() {
                 wrong.push("cod_db is missing".to_string());
                 None
-            } else if collapsed.chars().count() != 3 || collapsed.chars().any(char::is_control) {
-                wrong.push(format!("cod_db `{v}` is not exactly 3 characters"));
+            } else if collapsed.chars().count() != 3
+                || collapsed
+                    .chars()
+                    .any(|c| c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}')
+            {
+                wrong.push(format!(
+                    "cod_db `{v}` is not exactly 3 characters (control characters not allowed)"
+                ));
                 None
             } else {
                 Some(collapsed)
