@@ -113,10 +113,12 @@ impl Output {
                     source: e.error,
                 })?;
                 // The rename itself is durable once the folder is.
-                if let Some(dir) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
-                    if let Ok(d) = std::fs::File::open(dir) {
-                        let _ = d.sync_all();
-                    }
+                let dir = match dest.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p,
+                    _ => Path::new("."),
+                };
+                if let Ok(d) = std::fs::File::open(dir) {
+                    let _ = d.sync_all();
                 }
                 Ok(())
             }
