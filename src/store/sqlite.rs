@@ -18,7 +18,8 @@
 //! - the WAL is copied back into the database file off the commit path (see `write_loop`).
 //!
 //! Migrations, the audit log's queries and retention, and the tools keep using the sqlx
-//! pool; the import has a connection of its own (`import_sqlite.rs`).
+//! pool; the import has a connection of its own (`register.rs`). A payment's steps on the
+//! writer's connection are in `payment.rs`, with the other backends'.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -26,12 +27,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{lower_debt_sql, queries, DueRow, Error, Inserted, JournalEntry, NewPayment, Result};
-use crate::rules::allocation::{Allocation, Outstanding};
-use crate::rules::money::Bani;
+use super::{Error, Result};
 
 /// Units of work the writer takes into one transaction at most. Beyond a few dozen the
 /// fsync is already shared widely and a failed commit would fail too many answers.
@@ -163,33 +162,6 @@ impl Native {
             Ok(r) => r,
             Err(_) => Err(Error::Writer("the write was not done".into())),
         }
-    }
-
-    /// Everything still owed by `cui` (see `Store::statement`).
-    pub fn statement(&self, cui: &str) -> Result<Option<Vec<DueRow>>> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(queries::STATEMENT)?;
-            let mut rows = stmt.query([cui])?;
-            let mut due = Vec::new();
-            let mut known = false;
-            while let Some(r) = rows.next()? {
-                known = true;
-                let Some(id_tip_suma) = r.get::<_, Option<i64>>(0)? else {
-                    continue; // the person's own row, with no debt joined
-                };
-                due.push(DueRow {
-                    id_tip_suma,
-                    prioritate: r.get(1)?,
-                    detalii_header: r.get(2)?,
-                    descriere: r.get(3)?,
-                    debit: Bani(r.get(4)?),
-                    ramasita: Bani(r.get(5)?),
-                    majorari: Bani(r.get(6)?),
-                    penalitati: Bani(r.get(7)?),
-                });
-            }
-            Ok(known.then_some(due))
-        })
     }
 
     /// `SELECT 1` on a read connection.
@@ -338,130 +310,4 @@ fn run_group(conn: &mut Connection, group: &mut Vec<Job>) {
     for reply in replies {
         reply(committed.clone());
     }
-}
-
-// The steps of a payment on the writer's connection; `PaymentTx` calls them.
-
-pub(super) fn journal(conn: &Connection, e: &JournalEntry) -> Result<i64> {
-    conn.prepare_cached(queries::JOURNAL)?.execute(params![
-        e.received_at,
-        e.order,
-        e.cui,
-        e.data,
-        e.sume
-    ])?;
-    Ok(conn.last_insert_rowid())
-}
-
-pub(super) fn set_outcome(
-    conn: &Connection,
-    journal_id: i64,
-    outcome: &str,
-    detail: Option<&str>,
-) -> Result<()> {
-    conn.prepare_cached(queries::SET_OUTCOME)?
-        .execute(params![outcome, detail, journal_id])?;
-    Ok(())
-}
-
-/// The writer is the only writer: the taxpayer cannot change under it.
-pub(super) fn taxpayer_exists(conn: &Connection, cui: &str) -> Result<bool> {
-    Ok(conn.prepare_cached(queries::TAXPAYER)?.exists([cui])?)
-}
-
-pub(super) fn unknown_tax_types(conn: &Connection, ids: &[i64]) -> Result<Vec<i64>> {
-    let mut stmt = conn.prepare_cached(queries::TAX_TYPE)?;
-    let mut unknown = Vec::new();
-    for &id in ids {
-        if !stmt.exists([id])? && !unknown.contains(&id) {
-            unknown.push(id);
-        }
-    }
-    Ok(unknown)
-}
-
-pub(super) fn insert_payment(
-    conn: &Connection,
-    p: &NewPayment,
-    journal_id: i64,
-) -> Result<Inserted> {
-    let id: Option<i64> = conn
-        .prepare_cached(&format!("{}{}", queries::PAYMENT, queries::IF_NEW_ORDER))?
-        .query_row(
-            params![
-                p.order_no,
-                p.cui,
-                p.data,
-                p.content,
-                p.total.0,
-                journal_id,
-                p.recorded_at
-            ],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(id) = id {
-        return Ok(Inserted::New(id));
-    }
-    let content: String = conn
-        .prepare_cached(queries::PAYMENT_CONTENT)?
-        .query_row([p.order_no], |r| r.get(0))?;
-    Ok(Inserted::Existing(content))
-}
-
-pub(super) fn insert_item(
-    conn: &Connection,
-    payment_id: i64,
-    id_tip_suma: i64,
-    valoare: Bani,
-) -> Result<()> {
-    conn.prepare_cached(queries::ITEM)?
-        .execute(params![payment_id, id_tip_suma, valoare.0])?;
-    Ok(())
-}
-
-pub(super) fn outstanding(
-    conn: &Connection,
-    cui: &str,
-    id_tip_suma: i64,
-) -> Result<Vec<Outstanding>> {
-    let mut stmt = conn.prepare_cached(queries::OUTSTANDING)?;
-    let rows = stmt.query_map(params![cui, id_tip_suma], |r| {
-        Ok(Outstanding {
-            debt_id: r.get(0)?,
-            debit: Bani(r.get(1)?),
-            ramasita: Bani(r.get(2)?),
-            majorari: Bani(r.get(3)?),
-            penalitati: Bani(r.get(4)?),
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-}
-
-pub(super) fn apply(
-    conn: &Connection,
-    payment_id: i64,
-    cui: &str,
-    id_tip_suma: i64,
-    a: &Allocation,
-) -> Result<()> {
-    for line in &a.lines {
-        conn.prepare_cached(lower_debt_sql(line.component))?
-            .execute(params![line.amount.0, line.debt_id])?;
-        conn.prepare_cached(queries::ALLOCATION)?.execute(params![
-            payment_id,
-            line.debt_id,
-            line.component.as_str(),
-            line.amount.0
-        ])?;
-    }
-    if a.credit.is_positive() {
-        conn.prepare_cached(queries::CREDIT)?.execute(params![
-            payment_id,
-            cui,
-            id_tip_suma,
-            a.credit.0
-        ])?;
-    }
-    Ok(())
 }
