@@ -91,6 +91,11 @@ pub enum Command {
         #[arg(long, value_name = "TIME")]
         booked_until: Option<String>,
     },
+    /// Writes a file from the register.
+    Export {
+        #[command(subcommand)]
+        what: ExportCommand,
+    },
     /// Prints the HMAC-SHA1 check of TEXT (hex), for testing by hand, e.g. in SoapUI.
     Sign {
         /// The key shared with ghiseul.ro.
@@ -180,6 +185,33 @@ pub enum JournalOutcome {
     /// An amount for a tax type not in the register: not recorded (answered false).
     #[value(name = "unknown_tax_type", alias = "unknown-tax-type")]
     UnknownTaxType,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportCommand {
+    /// Annex 3's contribuabili.csv (for institutions without a tax system of their own):
+    /// every taxpayer of the register, columns Nr. crt.; CNP/NIF sau CIF/CUI; Nume;
+    /// Adresa, separated by `;`, UTF-8 with a byte-order mark, CRLF line ends.
+    Contribuabili {
+        /// The file to write (replaced whole, never left half-written). Default: standard
+        /// output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Annex 5's AdminCreante.xml for ANAF: every debt of the register, one line per debt
+    /// and category (R rămășiță, C curent, A accesorii), valid against AdminCreante.xsd.
+    /// Needs institutie_cui / GHISEUL_INSTITUTIE_CUI, and cod_cls_bug and cod_db on every
+    /// tax type with debts.
+    AdminCreante {
+        /// The file to write (replaced whole, never left half-written). Default: standard
+        /// output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// The unit of sumaI and sumaR, which the norm does not give: whole lei (each
+        /// amount rounded to the nearest leu, 50 bani up) or bani.
+        #[arg(long, value_enum, default_value_t = crate::export::Unit::Lei)]
+        unit: crate::export::Unit,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -404,6 +436,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let _ = std::io::stdout().write_all(out.as_bytes());
             Ok(())
         }
+
+        Command::Export { what } => {
+            let config = Config::resolve(file, &process_env, false)?;
+            export(&config, what).await
+        }
         Command::Sign { key, text } => {
             println!("{}", Signer::new(key.as_bytes()).sign(&text));
             Ok(())
@@ -523,6 +560,54 @@ async fn call(client: &Client, config: &Config, operation: CallOperation) -> any
             }
         }
     }
+}
+
+async fn export(config: &Config, what: ExportCommand) -> anyhow::Result<()> {
+    use crate::export::{admin_creante, contribuabili, Output};
+    let out = match &what {
+        ExportCommand::Contribuabili { out } | ExportCommand::AdminCreante { out, .. } => out,
+    };
+    let store = open_store(config).await?;
+    store.migrate().await.context("applying the migrations")?;
+    let mut output = Output::create(out.as_deref())?;
+    let name = output.name();
+    let summary = match what {
+        ExportCommand::Contribuabili { .. } => {
+            let n = contribuabili(&store, &mut output).await?;
+            format!("Wrote contribuabili.csv (Annex 3) to {name}: {n} taxpayer(s).")
+        }
+        ExportCommand::AdminCreante { unit, .. } => {
+            let today = crate::export::admin_creante::date(&clock::now());
+            let t = admin_creante(&store, &config.institutie, unit, &today, &mut output).await?;
+            let lei = |b: i64| crate::rules::money::Bani(b).to_string();
+            let mut s = format!(
+                "Wrote AdminCreante.xml (Annex 5) to {name}: {} line(s), {} debt(s) of {} taxpayer(s); amounts in {}.",
+                t.lines(),
+                t.debts,
+                t.taxpayers,
+                match unit {
+                    crate::export::Unit::Lei => "whole lei",
+                    crate::export::Unit::Bani => "bani",
+                }
+            );
+            for (cat, (lines, initial, rest)) in ["R", "C", "A"].iter().zip(t.by_category) {
+                s.push_str(&format!(
+                    "\n  {cat}: {lines} line(s), sumaI {} lei, sumaR {} lei (exact, before rounding)",
+                    lei(initial),
+                    lei(rest)
+                ));
+            }
+            s
+        }
+    };
+    output.finish()?;
+    // On standard output the file is the output: the summary goes to standard error.
+    if out.is_some() {
+        println!("{summary}");
+    } else {
+        eprintln!("{summary}");
+    }
+    Ok(())
 }
 
 async fn serve(file: FileConfig, demo: bool) -> anyhow::Result<()> {

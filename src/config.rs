@@ -36,6 +36,7 @@ pub struct FileConfig {
     pub max_in_flight: Option<usize>,
     pub log_format: Option<LogFormat>,
     pub audit_retention_days: Option<u32>,
+    pub institutie_cui: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -73,6 +74,17 @@ pub struct Config {
     pub max_in_flight: usize,
     pub log_format: LogFormat,
     pub audit_retention_days: u32,
+    /// Who the institution is, for the files it makes.
+    pub institutie: Institution,
+}
+
+/// The institution's identity, in one place: what the Annex 3 and 5 files (and, with
+/// several institutions on one server, each institution's section) say about it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Institution {
+    /// The institution's fiscal code (CIF) as digits without `RO` (Annex 5's `cui`);
+    /// `None` when not configured (only `export admin-creante` needs it).
+    pub cui: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,6 +118,7 @@ impl std::fmt::Debug for Config {
             .field("max_in_flight", &self.max_in_flight)
             .field("log_format", &self.log_format)
             .field("audit_retention_days", &self.audit_retention_days)
+            .field("institutie_cui", &self.institutie.cui)
             .finish()
     }
 }
@@ -256,6 +269,9 @@ impl Config {
             }
             None => file.log_format.unwrap_or_default(),
         };
+        let institutie = Institution {
+            cui: institution_cui(env("GHISEUL_INSTITUTIE_CUI").or(file.institutie_cui))?,
+        };
         Ok(Config {
             admin_listen: env("GHISEUL_ADMIN_LISTEN").or(file.admin_listen),
             listen,
@@ -296,6 +312,7 @@ impl Config {
                 file.audit_retention_days,
                 365,
             )?,
+            institutie,
         })
     }
 }
@@ -499,6 +516,23 @@ pub fn unknown_environment<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<
     unknown
 }
 
+/// `institutie_cui`: a CIF with a valid control digit, stored as its digits (an `RO` before
+/// it is dropped). A CNP is refused: an institution is a legal person.
+fn institution_cui(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    match crate::rules::ident::Cui::parse(&value) {
+        Ok(crate::rules::ident::Cui::Cif(digits)) => Ok(Some(digits)),
+        _ => Err(ConfigError::Invalid {
+            name: "institutie_cui (GHISEUL_INSTITUTIE_CUI)",
+            what: "the institution's fiscal code (CIF): 2 to 10 digits, not starting with 0, \
+                   with a valid control digit, optionally after RO (e.g. 4351446)",
+            value,
+        }),
+    }
+}
+
 /// A secret from the environment, else from the file's value, else from a file it names
 /// (trailing newline removed, as editors add one).
 fn secret(
@@ -659,6 +693,28 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("ghiseul.ro"));
+    }
+
+    #[test]
+    fn institution_cui_is_a_valid_cif_without_ro() {
+        let c = resolve(
+            "institutie_cui = \"RO4351446\"",
+            &[("GHISEUL_HMAC_KEY", "k")],
+        )
+        .unwrap();
+        assert_eq!(c.institutie.cui.as_deref(), Some("4351446"));
+        assert!(format!("{c:?}").contains("4351446"));
+        let c = resolve("", &[("GHISEUL_HMAC_KEY", "k")]).unwrap();
+        assert_eq!(c.institutie.cui, None);
+        for bad in ["4351447", "1800101221111", "CUI", "0351446"] {
+            let err = resolve(
+                "",
+                &[("GHISEUL_HMAC_KEY", "k"), ("GHISEUL_INSTITUTIE_CUI", bad)],
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("institutie_cui") && err.contains(bad), "{err}");
+        }
     }
 
     #[test]

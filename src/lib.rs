@@ -9,6 +9,7 @@ pub mod cli;
 pub mod client;
 pub mod config;
 pub mod demo;
+pub mod export;
 pub mod fault;
 pub mod http;
 pub mod import;

@@ -10,6 +10,7 @@
 //! the difference is spelled out here.
 
 pub mod audit;
+pub mod export;
 pub mod journal;
 pub mod payment;
 pub mod register;
