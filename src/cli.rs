@@ -594,3 +594,23 @@ impl std::fmt::Display for ErrorChain<'_> {
         f.write_str(&said)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorChain;
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let e = anyhow::Error::new(io).context("cannot read f.toml: No such file or directory");
+        assert_eq!(
+            ErrorChain(&e).to_string(),
+            "cannot read f.toml: No such file or directory"
+        );
+        let e = anyhow::anyhow!("connection refused").context("cannot open the database");
+        assert_eq!(
+            ErrorChain(&e).to_string(),
+            "cannot open the database: connection refused"
+        );
+    }
+}

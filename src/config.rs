@@ -637,6 +637,31 @@ mod tests {
     }
 
     #[test]
+    fn unknown_ghiseul_variables_are_named_with_the_likely_one() {
+        let warnings = unknown_environment([
+            "GHISEUL_LISTN",
+            "GHISEUL_LISTEN",
+            "GHISEUL_TEST_POSTGRES_URL",
+            "PATH",
+        ]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("GHISEUL_LISTN") && warnings[0].contains("GHISEUL_LISTEN"));
+    }
+
+    #[test]
+    fn check_config_finds_what_serve_would_trip_over() {
+        let c = resolve(
+            "listen = \"127.0.0.1\"\npublic_url = \"taxe.ro/soap\"\nmax_in_flight = 0",
+            &[("GHISEUL_HMAC_KEY", "k")],
+        )
+        .unwrap();
+        let problems = c.problems();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        let ok = resolve("", &[("GHISEUL_HMAC_KEY", "k")]).unwrap();
+        assert!(ok.problems().is_empty(), "{:?}", ok.problems());
+    }
+
+    #[test]
     fn unknown_keys_in_the_file_are_refused() {
         assert!(toml::from_str::<FileConfig>("hmac_kye = \"x\"").is_err());
     }
