@@ -36,6 +36,16 @@ pub struct FileConfig {
     pub max_in_flight: Option<usize>,
     pub log_format: Option<LogFormat>,
     pub audit_retention_days: Option<u32>,
+    // Annex 2 (`sync`): see transfer::settings.
+    pub transfer_url: Option<String>,
+    pub transfer_id_client: Option<u64>,
+    pub transfer_user_client: Option<String>,
+    pub transfer_utilizator: Option<String>,
+    pub transfer_key: Option<String>,
+    pub transfer_key_file: Option<PathBuf>,
+    pub transfer_retries: Option<u32>,
+    pub transfer_retry_delay_ms: Option<u64>,
+    pub transfer_timeout_secs: Option<u64>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -70,6 +80,8 @@ pub struct Config {
     pub max_in_flight: usize,
     pub log_format: LogFormat,
     pub audit_retention_days: u32,
+    /// Annex 2: where and as whom `sync` sends the register.
+    pub transfer: crate::transfer::settings::TransferSettings,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,6 +115,7 @@ impl std::fmt::Debug for Config {
             .field("max_in_flight", &self.max_in_flight)
             .field("log_format", &self.log_format)
             .field("audit_retention_days", &self.audit_retention_days)
+            .field("transfer", &self.transfer)
             .finish()
     }
 }
@@ -238,7 +251,22 @@ impl Config {
             }
             None => file.log_format.unwrap_or_default(),
         };
+        let transfer = crate::transfer::settings::TransferSettings::resolve(
+            env,
+            crate::transfer::settings::FileKeys {
+                url: file.transfer_url,
+                id_client: file.transfer_id_client,
+                user_client: file.transfer_user_client,
+                utilizator: file.transfer_utilizator,
+                key: file.transfer_key,
+                key_file: file.transfer_key_file,
+                retries: file.transfer_retries,
+                retry_delay_ms: file.transfer_retry_delay_ms,
+                timeout_secs: file.transfer_timeout_secs,
+            },
+        )?;
         Ok(Config {
+            transfer,
             admin_listen: env("GHISEUL_ADMIN_LISTEN").or(file.admin_listen),
             listen,
             database_url,

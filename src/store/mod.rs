@@ -13,6 +13,7 @@ pub mod audit;
 pub mod import;
 mod import_sqlite;
 mod sqlite;
+pub mod transfer;
 
 use std::borrow::Cow;
 
