@@ -7,12 +7,13 @@ use clap::{Parser, Subcommand};
 
 use crate::client::{format_statement, Answer, Client};
 use crate::config::{process_env, Config, FileConfig, LogFormat};
+use crate::import::read::Encoding;
+use crate::import::{import, ImportError, Kind, Options as ImportOptions, Summary};
 use crate::messages::SumaIncasata;
 use crate::protocol::SoapVersion;
 use crate::rules::check::Signer;
 use crate::rules::clock;
 use crate::startup::{open_store, shutdown_signal, Application};
-use crate::store::import::{import, ImportError, Kind};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -42,13 +43,46 @@ pub enum Command {
     /// Validates the configuration and the database connection, and prints what `serve`
     /// would run with (secrets masked).
     CheckConfig,
-    /// Loads a UTF-8 CSV file (with a header row) into the register, all or nothing.
+    /// Loads a CSV file exported by the tax system into the register, all or nothing.
+    ///
+    /// Columns are found by their header names, in any order (Romanian spellings with or
+    /// without diacritics are accepted). Separator `,` or `;` and encoding (UTF-8 with or
+    /// without BOM, Windows-1250, ISO-8859-2) are detected; amounts may use a decimal
+    /// comma. A record already in the register is updated in place, never doubled; one
+    /// whose content did not change is left alone.
+    ///
+    /// tax-types: id_tip_suma, nume, iban [, prioritate (0), detalii_header, id_nom_unic,
+    ///   debit (1; 0 = amount typed by the payer, 2 = fine), val_initiala, inactiv (0),
+    ///   platitor (0 = anyone, 1 = natural persons, 2 = legal persons), cod_cls_bug, cod_db]
+    ///
+    /// persons: CNP/NIF sau CIF/CUI, Nume [, Adresa, Nr. crt.]   (Annex 3's contribuabili.csv)
+    ///
+    /// debts: cui, id_tip_suma, debit, ramasita, majorari, penalitati, scadenta
+    ///   [, descriere, id_debit]. A debt is identified by its taxpayer and id_debit (the tax
+    ///   system's debt id) or, without one, by id_tip_suma + scadenta + descriere.
+    #[command(verbatim_doc_comment)]
     Import {
         /// What the file holds.
         #[arg(value_enum)]
-        kind: Kind,
+        kind: ImportKind,
         /// The CSV file.
         file: PathBuf,
+        /// The file is the whole register of its kind: persons and debts absent from it are
+        /// removed (persons are queued for deletion at ghiseul.ro; their payments are kept),
+        /// tax types absent from it are marked inactive.
+        #[arg(long)]
+        replace: bool,
+        /// Check the whole file and print what would change; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The file's encoding, when detection is not wanted.
+        #[arg(long, value_enum)]
+        encoding: Option<Encoding>,
+        /// Debts only: the payments recorded here at or before TIME ("YYYY-MM-DD" or
+        /// "YYYY-MM-DD HH:MM:SS", Romanian time) are already booked in the tax system, so
+        /// the file's balances count them. Later payments are still subtracted.
+        #[arg(long, value_name = "TIME")]
+        booked_until: Option<String>,
     },
     /// Prints the HMAC-SHA1 check of TEXT (hex), for testing by hand, e.g. in SoapUI.
     Sign {
@@ -213,36 +247,50 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Import { kind, file: path } => {
+        Command::Import {
+            kind,
+            file: path,
+            replace,
+            dry_run,
+            encoding,
+            booked_until,
+        } => {
+            let kind = kind.into();
+            if booked_until.is_some() && kind != Kind::Debts {
+                bail!("--booked-until applies to debts only: it says which of our payments the tax system's balances already count");
+            }
+            let booked_until = booked_until.map(|t| booked_time(&t)).transpose()?;
             let config = Config::resolve(file, &process_env, false)?;
             let store = open_store(&config).await?;
             store.migrate().await.context("applying the migrations")?;
             let input = std::fs::File::open(&path)
                 .with_context(|| format!("cannot open {}", path.display()))?;
+            let options = ImportOptions {
+                replace,
+                dry_run,
+                encoding,
+                booked_until,
+                size: input.metadata().ok().map(|m| m.len()),
+            };
             let started = std::time::Instant::now();
-            match import(
-                &store,
-                kind,
-                std::io::BufReader::with_capacity(1 << 20, input),
-            )
-            .await
-            {
-                Ok(rows) => {
-                    let secs = started.elapsed().as_secs_f64();
+            let input = std::io::BufReader::with_capacity(1 << 20, input);
+            match import(&store, kind, input, &options).await {
+                Ok(summary) => {
                     println!(
-                        "Imported {rows} row(s) from {} in {secs:.2} s ({:.0} rows/s)",
-                        path.display(),
-                        rows as f64 / secs.max(1e-9)
+                        "{}",
+                        describe_import(&summary, &path, started.elapsed().as_secs_f64())
                     );
                     Ok(())
                 }
-                Err(ImportError::BadRows(rows)) => {
+                Err(e @ ImportError::BadRows { .. }) => {
                     bail!(
-                        "{}\nFix these rows in {} and import the file again. Expected columns: {}",
-                        ImportError::BadRows(rows),
+                        "{e}\nFix these rows in {} and import the file again (`import {} --help` lists the columns).",
                         path.display(),
-                        kind.header()
+                        ImportKind::from(kind).name()
                     )
+                }
+                Err(e @ ImportError::Read(_)) => {
+                    bail!("{}: {e}", path.display())
                 }
                 Err(e) => Err(e).with_context(|| format!("importing {}", path.display())),
             }
@@ -503,4 +551,81 @@ async fn check_config(file: FileConfig) -> anyhow::Result<()> {
     );
     println!("Configuration OK.");
     Ok(())
+}
+
+/// The kinds of register file, as the command line names them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImportKind {
+    TaxTypes,
+    Persons,
+    Debts,
+}
+
+impl ImportKind {
+    fn name(self) -> &'static str {
+        match self {
+            ImportKind::TaxTypes => "tax-types",
+            ImportKind::Persons => "persons",
+            ImportKind::Debts => "debts",
+        }
+    }
+}
+
+impl From<ImportKind> for Kind {
+    fn from(k: ImportKind) -> Kind {
+        match k {
+            ImportKind::TaxTypes => Kind::TaxTypes,
+            ImportKind::Persons => Kind::Persons,
+            ImportKind::Debts => Kind::Debts,
+        }
+    }
+}
+
+impl From<Kind> for ImportKind {
+    fn from(k: Kind) -> ImportKind {
+        match k {
+            Kind::TaxTypes => ImportKind::TaxTypes,
+            Kind::Persons => ImportKind::Persons,
+            Kind::Debts => ImportKind::Debts,
+        }
+    }
+}
+
+/// `--booked-until`: a date (the whole day) or a time, Romanian local time, in the form
+/// payments are recorded in.
+fn booked_time(text: &str) -> anyhow::Result<String> {
+    let t = text.trim();
+    if chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d").is_ok() && t.len() == 10 {
+        return Ok(format!("{t} 23:59:59"));
+    }
+    if chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S").is_ok() && t.len() == 19 {
+        return Ok(t.to_string());
+    }
+    bail!("--booked-until `{text}` is not a time: use \"YYYY-MM-DD\" or \"YYYY-MM-DD HH:MM:SS\" (Romanian time)")
+}
+
+/// The one-line summary of an import.
+fn describe_import(s: &Summary, path: &std::path::Path, secs: f64) -> String {
+    let c = &s.counts;
+    let mut line = format!(
+        "{} {} from {}: {} row(s) in {secs:.2} s ({:.0} rows/s); {} added, {} changed, {} unchanged, {} removed",
+        if s.dry_run { "Dry run:" } else { "Imported" },
+        s.kind.name(),
+        path.display(),
+        s.rows,
+        s.rows as f64 / secs.max(1e-9),
+        c.added,
+        c.changed,
+        c.unchanged,
+        c.removed,
+    );
+    if s.booked > 0 {
+        line.push_str(&format!("; {} payment(s) marked as booked", s.booked));
+    }
+    line.push_str(if s.dry_run {
+        ". Nothing was written."
+    } else {
+        "."
+    });
+    line
 }

@@ -2,7 +2,7 @@
 //! tax types with priorities, people with several debts and a firm with a CIF. It is
 //! loaded through the real CSV importer, so the demo also shows the import formats.
 
-use crate::store::import::{import, Kind};
+use crate::import::{import, Kind, Options};
 use crate::store::Store;
 
 /// The key the demo server signs with. Only for the demo: never use it in production.
@@ -10,12 +10,12 @@ pub const DEMO_KEY: &str = "cheie-demo-ghiseul";
 
 pub const TAX_TYPES_CSV: &str = "\
 id_tip_suma,nume,prioritate,iban,detalii_header
-1,Impozit pe clădiri persoane fizice,1,RO42TREZ2165070XXX012345,
-2,Impozit pe teren persoane fizice,2,RO15TREZ2165070XXX012346,
-3,Impozit pe mijloacele de transport,3,RO85TREZ2165070XXX012347,Vehicul;Debit;Rămășiță;Majorări;Penalități
-4,Taxă specială de salubrizare,0,RO58TREZ2165070XXX012348,
-5,Amenzi contravenționale,0,RO31TREZ2165070XXX012349,Proces-verbal;Debit;Rămășiță;Majorări;Penalități
-6,Impozit pe clădiri persoane juridice,0,RO04TREZ2165070XXX012350,
+1,Impozit pe clădiri persoane fizice,1,RO50TREZ2165070XXX012345,
+2,Impozit pe teren persoane fizice,2,RO23TREZ2165070XXX012346,
+3,Impozit pe mijloacele de transport,3,RO93TREZ2165070XXX012347,Vehicul;Debit;Rămășiță;Majorări;Penalități
+4,Taxă specială de salubrizare,0,RO66TREZ2165070XXX012348,
+5,Amenzi contravenționale,0,RO39TREZ2165070XXX012349,Proces-verbal;Debit;Rămășiță;Majorări;Penalități
+6,Impozit pe clădiri persoane juridice,0,RO12TREZ2165070XXX012350,
 ";
 
 pub const PERSONS_CSV: &str = "\
@@ -65,8 +65,26 @@ pub const SAMPLE_CUIS: [(&str, &str); 4] = [
 
 /// Loads the demo register into `store` (already migrated).
 pub async fn load(store: &Store) -> anyhow::Result<()> {
-    import(store, Kind::TaxTypes, TAX_TYPES_CSV.as_bytes()).await?;
-    import(store, Kind::Persons, PERSONS_CSV.as_bytes()).await?;
-    import(store, Kind::Debts, DEBTS_CSV.as_bytes()).await?;
+    import(
+        store,
+        Kind::TaxTypes,
+        TAX_TYPES_CSV.as_bytes(),
+        &Options::default(),
+    )
+    .await?;
+    import(
+        store,
+        Kind::Persons,
+        PERSONS_CSV.as_bytes(),
+        &Options::default(),
+    )
+    .await?;
+    import(
+        store,
+        Kind::Debts,
+        DEBTS_CSV.as_bytes(),
+        &Options::default(),
+    )
+    .await?;
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod config;
 pub mod demo;
 pub mod fault;
 pub mod http;
+pub mod import;
 pub mod messages;
 pub mod metrics;
 pub mod protocol;

@@ -717,16 +717,12 @@ async fn health_answers_ok_with_a_usable_database(db: Db) {
 }
 
 async fn import_updates_a_known_tax_type_and_refuses_a_taken_priority_keeping_nothing(db: Db) {
-    use ghiseul_connector::store::import::{import, ImportError, Kind};
+    use ghiseul_connector::import::{ImportError, Kind};
     let app = TestApp::spawn(db).await;
     // Type 1 renamed and moved to priority 4, type 20 new: both kept.
-    let ok = "id_tip_suma,nume,prioritate,iban\n1,Impozit clădiri nou,4,RO1\n20,Taxă nouă,0,RO2\n";
-    assert_eq!(
-        import(&app.store, Kind::TaxTypes, ok.as_bytes())
-            .await
-            .unwrap(),
-        2
-    );
+    let ok = "id_tip_suma,nume,prioritate,iban\n1,Impozit clădiri nou,4,RO28TREZ2165070000000001\n20,Taxă nouă,0,RO98TREZ2165070000000002\n";
+    let summary = import_csv(&app.store, Kind::TaxTypes, ok).await.unwrap();
+    assert_eq!((summary.counts.added, summary.counts.changed), (1, 1));
     assert_eq!(
         app.scalar("SELECT prioritate FROM tax_types WHERE id_tip_suma = 1")
             .await,
@@ -734,9 +730,9 @@ async fn import_updates_a_known_tax_type_and_refuses_a_taken_priority_keeping_no
     );
     // Type 21 asks for priority 2, which type 2 holds: refused, and type 7's change in the
     // same file is not kept either (all or nothing), nor is type 2 overwritten.
-    let bad = "id_tip_suma,nume,prioritate,iban\n7,Salubrizare,5,RO3\n21,Alta,2,RO4\n";
-    match import(&app.store, Kind::TaxTypes, bad.as_bytes()).await {
-        Err(ImportError::BadRows(rows)) => assert!(!rows.is_empty()),
+    let bad = "id_tip_suma,nume,prioritate,iban\n7,Salubrizare,5,RO71TREZ2165070000000003\n21,Alta,2,RO44TREZ2165070000000004\n";
+    match import_csv(&app.store, Kind::TaxTypes, bad).await {
+        Err(ImportError::BadRows { rows, .. }) => assert!(!rows.is_empty()),
         other => panic!("expected bad rows, got {other:?}"),
     }
     assert_eq!(

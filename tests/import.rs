@@ -1,282 +1,489 @@
-//! The CSV import on SQLite, as the register's keeper sees it: a file is taken whole or not
-//! at all, every refused row is named by its line, and a refused file leaves the database
-//! (its rows and its indexes) exactly as it was.
+//! Keeping the register current from the tax system's files, as the register's keeper sees
+//! it: a re-import changes nothing, `--replace` removes what the file lacks without losing
+//! a payment, columns are found by name, real spreadsheet exports are read, bad files are
+//! refused whole with every bad line named. Run against SQLite and (with `--ignored` and
+//! GHISEUL_TEST_POSTGRES_URL / GHISEUL_TEST_MYSQL_URL set) PostgreSQL and MariaDB/MySQL.
 
-use ghiseul_connector::store::import::{import, BadRow, ImportError, Kind};
+#[macro_use]
+mod common;
+
+use common::*;
+use ghiseul_connector::import::{import, ImportError, Kind, Options, MAX_REPORTED};
+use ghiseul_connector::rules::register::Counts;
 use ghiseul_connector::store::{Store, Timeouts};
 
-const TAX_TYPES: &str =
-    "id_tip_suma,nume,prioritate,iban\n1,Impozit clădiri,1,RO1\n2,Teren,2,RO2\n";
-const PERSONS: &str = "Nr. crt.,CNP/NIF sau CIF/CUI,Nume,Adresa\n\
-                       1,1800101221111,Popescu,A\n\
-                       2,2820704120023,Ionescu,B\n";
-const DEBTS_HEADER: &str =
-    "cui,id_tip_suma,descriere,debit,ramasita,majorari,penalitati,scadenta\n";
-/// A valid CNP that is not in the register.
-const UNKNOWN: &str = "1600101220035";
-const INDEX_SQL: &str = "CREATE INDEX debts_by_taxpayer ON debts (cui, id_tip_suma, scadenta, id)";
+on_every_backend!(
+    re_importing_the_same_files_changes_nothing,
+    a_re_import_does_not_ask_again_for_what_was_paid_here,
+    once_booked_the_tax_systems_balance_is_the_truth,
+    a_changed_debt_is_updated_in_place,
+    a_debt_with_an_id_debit_is_matched_by_it,
+    replace_deletes_absent_debts_and_closes_paid_ones,
+    replace_removes_absent_persons_queues_their_deletion_and_keeps_their_payments,
+    a_removed_person_who_comes_back_keeps_their_cod,
+    replace_marks_absent_tax_types_inactive,
+    data_changes_only_when_the_content_does,
+    headers_are_read_by_name_in_any_order_with_semicolons_and_decimal_commas,
+    a_windows_1250_file_keeps_its_romanian_letters,
+    the_same_cui_twice_in_a_file_is_refused,
+    the_same_debt_twice_in_a_file_is_refused,
+    an_invalid_iban_is_refused,
+    an_empty_amount_is_refused,
+    a_dry_run_writes_nothing,
+    every_bad_row_is_counted,
+    a_debt_of_an_unknown_person_is_refused_and_nothing_is_kept,
+);
 
-struct Db {
-    store: Store,
-    _dir: tempfile::TempDir,
+/// One text from the database (MariaDB hands TEXT columns over as bytes).
+async fn text(app: &TestApp, sql: &str) -> String {
+    let row = sqlx::query(sql).fetch_one(app.store.pool()).await.unwrap();
+    ghiseul_connector::store::text(&row, 0).unwrap()
 }
 
-impl Db {
-    /// A fresh SQLite file with the tax types and the two persons above.
-    async fn with_register() -> Db {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("r.db").display());
-        let store = Store::connect(&url, 2, Timeouts::default()).await.unwrap();
-        store.migrate().await.unwrap();
-        import(&store, Kind::TaxTypes, TAX_TYPES.as_bytes())
-            .await
-            .unwrap();
-        import(&store, Kind::Persons, PERSONS.as_bytes())
-            .await
-            .unwrap();
-        Db { store, _dir: dir }
-    }
-
-    async fn count(&self, sql: &str) -> i64 {
-        sqlx::query_scalar(sql)
-            .fetch_one(self.store.pool())
-            .await
-            .unwrap()
-    }
-
-    /// The definition of the debts index, if it is there.
-    async fn debts_index(&self) -> Option<String> {
-        sqlx::query_scalar(
-            "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = 'debts_by_taxpayer'",
-        )
-        .fetch_optional(self.store.pool())
-        .await
-        .unwrap()
-    }
-
-    async fn refused(&self, kind: Kind, csv: &str) -> Vec<BadRow> {
-        match import(&self.store, kind, csv.as_bytes()).await {
-            Err(ImportError::BadRows(rows)) => rows,
-            other => panic!("expected bad rows, got {other:?}"),
-        }
+fn counts(added: u64, changed: u64, unchanged: u64, removed: u64) -> Counts {
+    Counts {
+        added,
+        changed,
+        unchanged,
+        removed,
     }
 }
 
-fn debts(rows: &[&str]) -> String {
-    let mut csv = DEBTS_HEADER.to_string();
-    for r in rows {
-        csv.push_str(r);
-        csv.push('\n');
-    }
-    csv
-}
-
-/// `n` valid debts of the two persons, numbered from `from` in their description.
-fn good(from: usize, n: usize) -> Vec<String> {
-    (from..from + n)
-        .map(|i| {
-            let cui = if i % 2 == 0 {
-                "1800101221111"
-            } else {
-                "2820704120023"
-            };
-            format!("{cui},1,Datorie {i},{i}.00,0,0,0,2025-03-31")
-        })
-        .collect()
-}
-
-fn unknown_cui(line: u64) -> BadRow {
-    BadRow {
-        line,
-        reason: format!("CUI {UNKNOWN} is not in the register (import persons first)"),
+fn replace() -> Options {
+    Options {
+        replace: true,
+        ..Options::default()
     }
 }
 
-#[tokio::test]
-async fn a_debts_file_with_an_unknown_cui_is_refused_whole_and_names_its_line_into_an_empty_table()
-{
-    let db = Db::with_register().await;
-    // Long enough for rows to be written in groups: the unknown CUIs are inside groups.
-    let mut rows = good(0, 40);
-    rows.push(format!("{UNKNOWN},1,Casă,10.00,0,0,0,2025-03-31")); // line 42
-    rows.extend(good(40, 30));
-    rows.push(format!("{UNKNOWN},2,Teren,5.00,0,0,0,2025-03-31")); // line 73
-    rows.extend(good(70, 50));
-    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
-    assert_eq!(
-        db.refused(Kind::Debts, &debts(&rows)).await,
-        [unknown_cui(42), unknown_cui(73)]
+fn bad_rows(
+    r: Result<ghiseul_connector::import::Summary, ImportError>,
+) -> (Vec<(u64, String)>, u64) {
+    match r {
+        Err(ImportError::BadRows { rows, total }) => (
+            rows.into_iter().map(|b| (b.line, b.reason)).collect(),
+            total,
+        ),
+        other => panic!("expected bad rows, got {other:?}"),
+    }
+}
+
+/// The issue's bug: the same debts file twice doubled every debt.
+async fn re_importing_the_same_files_changes_nothing(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let debts_before = app.scalar("SELECT COUNT(*) FROM debts").await;
+    let owed_before = app.owed(POPESCU).await;
+    for (kind, csv, n) in [
+        (Kind::TaxTypes, TAX_TYPES, 5),
+        (Kind::Persons, PERSONS, 4),
+        (Kind::Debts, DEBTS, 7),
+    ] {
+        let s = import_csv(&app.store, kind, csv).await.unwrap();
+        assert_eq!(s.counts, counts(0, 0, n, 0), "{kind:?}");
+    }
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM debts").await, debts_before);
+    assert_eq!(app.owed(POPESCU).await, owed_before);
+}
+
+async fn a_re_import_does_not_ask_again_for_what_was_paid_here(db: Db) {
+    let app = TestApp::spawn(db).await;
+    assert!(expect_ok(app.pay("7001", POPA, &[("1", "95.56")]).await));
+    let s = import_csv(&app.store, Kind::Debts, DEBTS).await.unwrap();
+    assert_eq!(s.counts.unchanged, 7);
+    assert_eq!(app.owed(POPA).await, [("1".into(), "904.44".into())]);
+    // The tax system adds interest without having booked our payment: its new balance,
+    // less our payment.
+    let more = DEBTS.replace(
+        "1750315400014,1,Apartament,1000.00,0,0,0",
+        "1750315400014,1,Apartament,1000.00,0,10.00,0",
     );
-    assert_eq!(db.count("SELECT COUNT(*) FROM debts").await, 0);
-    // The index, dropped for the bulk load into the empty table, is back as it was.
-    assert_eq!(db.debts_index().await.as_deref(), Some(INDEX_SQL));
+    let s = import_csv(&app.store, Kind::Debts, &more).await.unwrap();
+    assert_eq!(s.counts.changed, 1);
+    assert_eq!(app.owed(POPA).await, [("1".into(), "914.44".into())]);
+    assert_no_payment_half_written(&app.store).await;
 }
 
-#[tokio::test]
-async fn a_debts_file_with_an_unknown_cui_is_refused_whole_and_names_its_line_into_a_filled_table()
-{
-    let db = Db::with_register().await;
-    let first = debts(&["1800101221111,1,Casă,10.00,0,0,0,2025-03-31"]);
+async fn once_booked_the_tax_systems_balance_is_the_truth(db: Db) {
+    let app = TestApp::spawn(db).await;
+    assert!(expect_ok(app.pay("7002", POPA, &[("1", "95.56")]).await));
+    let booked = DEBTS.replace(
+        "1750315400014,1,Apartament,1000.00",
+        "1750315400014,1,Apartament,904.44",
+    );
+    let options = Options {
+        booked_until: Some("2999-12-31 23:59:59".into()),
+        ..Options::default()
+    };
+    let s = import_with(&app.store, Kind::Debts, &booked, &options)
+        .await
+        .unwrap();
+    assert_eq!(s.booked, 1);
+    assert_eq!(app.owed(POPA).await, [("1".into(), "904.44".into())]);
+    // Booked once, for good: the next import does not subtract it again.
+    let s = import_csv(&app.store, Kind::Debts, &booked).await.unwrap();
+    assert_eq!((s.booked, s.counts.changed), (0, 0));
+    assert_eq!(app.owed(POPA).await, [("1".into(), "904.44".into())]);
+}
+
+async fn a_changed_debt_is_updated_in_place(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let id = app
+        .scalar("SELECT id FROM debts WHERE cui = '1750315400014'")
+        .await;
+    let changed = DEBTS.replace(
+        "1750315400014,1,Apartament,1000.00",
+        "1750315400014,1,Apartament,1200.00",
+    );
+    let s = import_csv(&app.store, Kind::Debts, &changed).await.unwrap();
+    assert_eq!(s.counts, counts(0, 1, 6, 0));
     assert_eq!(
-        import(&db.store, Kind::Debts, first.as_bytes())
-            .await
-            .unwrap(),
+        app.scalar("SELECT id FROM debts WHERE cui = '1750315400014'")
+            .await,
+        id
+    );
+    assert_eq!(app.owed(POPA).await, [("1".into(), "1200.00".into())]);
+}
+
+async fn a_debt_with_an_id_debit_is_matched_by_it(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let header = "cui,id_tip_suma,descriere,debit,ramasita,majorari,penalitati,scadenta,id_debit\n";
+    let first = format!("{header}{POPA},1,Apartament,1000.00,0,0,0,2025-03-31,D-9\n");
+    let s = import_with(&app.store, Kind::Debts, &first, &replace())
+        .await
+        .unwrap();
+    // The natural-key debt of the fixture is not D-9: one added, one removed.
+    assert_eq!(s.counts, counts(1, 0, 0, 7));
+    let renamed = format!("{header}{POPA},1,Apartament bloc B,900.00,0,0,0,2025-06-30,D-9\n");
+    let s = import_csv(&app.store, Kind::Debts, &renamed).await.unwrap();
+    assert_eq!(s.counts, counts(0, 1, 0, 0));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM debts").await, 1);
+    assert_eq!(app.owed(POPA).await, [("1".into(), "900.00".into())]);
+}
+
+async fn replace_deletes_absent_debts_and_closes_paid_ones(db: Db) {
+    let app = TestApp::spawn(db).await;
+    assert!(expect_ok(app.pay("7003", POPA, &[("1", "95.56")]).await));
+    // Only POPESCU's tax on land stays.
+    let only = "cui,id_tip_suma,descriere,debit,ramasita,majorari,penalitati,scadenta\n\
+                1800101221111,2,Teren,30.50,0,0,0,2025-03-31\n";
+    let s = import_with(&app.store, Kind::Debts, only, &replace())
+        .await
+        .unwrap();
+    assert_eq!(s.counts, counts(0, 0, 1, 6));
+    // POPA's paid debt stays, owing nothing, so its payment's allocation stays whole.
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM debts").await, 2);
+    assert_eq!(
+        app.scalar("SELECT rest_debit FROM debts WHERE cui = '1750315400014'")
+            .await,
+        0
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM allocations").await, 1);
+    assert!(app.owed(POPA).await.is_empty());
+    assert_eq!(app.owed(POPESCU).await, [("2".into(), "30.50".into())]);
+    // The same file again: nothing more to remove.
+    let s = import_with(&app.store, Kind::Debts, only, &replace())
+        .await
+        .unwrap();
+    assert_eq!(s.counts, counts(0, 0, 2, 0));
+    assert_no_payment_half_written(&app.store).await;
+}
+
+async fn replace_removes_absent_persons_queues_their_deletion_and_keeps_their_payments(db: Db) {
+    let app = TestApp::spawn(db).await;
+    assert!(expect_ok(app.pay("7004", POPA, &[("1", "95.56")]).await));
+    let cod_popa = app
+        .scalar("SELECT cod FROM taxpayers WHERE cui = '1750315400014'")
+        .await;
+    let cod_firma = app
+        .scalar("SELECT cod FROM taxpayers WHERE cui = '31245671'")
+        .await;
+    let two = "Nr. crt.,CNP/NIF sau CIF/CUI,Nume,Adresa\n\
+               1,1800101221111,Popescu Ștefan,\"Str. Lungă nr. 1, Iași\"\n\
+               2,2820704120023,Ionescu Maria,\"Str. Scurtă nr. 2\"\n";
+    let s = import_with(&app.store, Kind::Persons, two, &replace())
+        .await
+        .unwrap();
+    assert_eq!(s.counts, counts(0, 0, 2, 2));
+    // Unknown to ghiseul.ro's questions now…
+    match app.get_sume(POPA).await {
+        ghiseul_connector::client::Answer::Fault { code, .. } => assert_eq!(code, "2"),
+        ghiseul_connector::client::Answer::Ok(_) => panic!("expected fault 2, got an answer"),
+    }
+    // …but the payment, its allocation and the person's row it refers to are kept.
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM payments WHERE cui = '1750315400014'")
+            .await,
         1
     );
-    let mut rows = good(0, 70);
-    rows.insert(65, format!("{UNKNOWN},1,Casă,10.00,0,0,0,2025-03-31")); // line 67
-    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM allocations").await, 1);
+    assert_no_payment_half_written(&app.store).await;
+    // The firm's unpaid debt is gone; POPA's paid one stays, owing nothing.
     assert_eq!(
-        db.refused(Kind::Debts, &debts(&rows)).await,
-        [unknown_cui(67)]
+        app.scalar("SELECT COUNT(*) FROM debts WHERE cui = '31245671'")
+            .await,
+        0
     );
-    assert_eq!(db.count("SELECT COUNT(*) FROM debts").await, 1);
-    assert_eq!(db.debts_index().await.as_deref(), Some(INDEX_SQL));
-}
-
-/// Debts are numbered in the order of the file, however they are written.
-#[tokio::test]
-async fn debts_are_numbered_in_file_order() {
-    let db = Db::with_register().await;
-    let rows = good(0, 100);
-    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
+    // Both queued for deletion at ghiseul.ro, with growing codes: a person (1), a PFA (2).
     assert_eq!(
-        import(&db.store, Kind::Debts, debts(&rows).as_bytes())
-            .await
-            .unwrap(),
-        100
+        app.scalar("SELECT fizjur FROM deletions WHERE cod_obiect = (SELECT cod FROM taxpayers WHERE cui = '1750315400014')")
+            .await,
+        1
     );
-    let order: Vec<String> = sqlx::query_scalar("SELECT descriere FROM debts ORDER BY id")
-        .fetch_all(db.store.pool())
-        .await
-        .unwrap();
-    let expected: Vec<String> = (0..100).map(|i| format!("Datorie {i}")).collect();
-    assert_eq!(order, expected);
     assert_eq!(
-        db.count("SELECT SUM(rest_debit) FROM debts").await,
-        (0..100).sum::<i64>() * 100
-    );
-}
-
-/// A bulk load into the empty table builds the index once at the end; the statement query
-/// then finds every debt through it, as after row-by-row inserts.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn debts_loaded_into_an_empty_table_are_all_in_the_index() {
-    let db = Db::with_register().await;
-    let csv = debts(&[
-        "1800101221111,1,Casă,10.00,0,0,0,2025-03-31",
-        "2820704120023,2,Teren,5.00,1.50,0,0,2024-03-31",
-        "1800101221111,2,Teren,,,,,2024-02-29",
-    ]);
-    assert_eq!(
-        import(&db.store, Kind::Debts, csv.as_bytes())
-            .await
-            .unwrap(),
-        3
-    );
-    assert_eq!(db.debts_index().await.as_deref(), Some(INDEX_SQL));
-    let check: String = sqlx::query_scalar("PRAGMA integrity_check")
-        .fetch_one(db.store.pool())
-        .await
-        .unwrap();
-    assert_eq!(check, "ok");
-    assert_eq!(
-        db.count(
-            "SELECT COUNT(*) FROM debts INDEXED BY debts_by_taxpayer WHERE cui = '1800101221111'"
-        )
+        app.scalar(&format!(
+            "SELECT fizjur FROM deletions WHERE cod_obiect = {cod_firma}"
+        ))
         .await,
         2
     );
-    assert_eq!(
-        db.count("SELECT rest_ramasita FROM debts WHERE cui = '2820704120023'")
-            .await,
-        150
-    );
-}
-
-/// Bad rows are reported in line order, whatever made them bad, and the report stops at
-/// the first 20.
-#[tokio::test]
-async fn the_first_twenty_bad_rows_are_reported_in_line_order() {
-    let db = Db::with_register().await;
-    let mut rows = good(0, 35);
-    for i in 0..30 {
-        rows.push(if i % 2 == 0 {
-            format!("{UNKNOWN},1,Casă,10.00,0,0,0,2025-03-31")
-        } else {
-            "1800101221111,1,Casă,10.00,0,0,0,2025-02-30".to_string()
-        });
-    }
-    let rows: Vec<&str> = rows.iter().map(String::as_str).collect();
-    let bad = db.refused(Kind::Debts, &debts(&rows)).await;
-    let lines: Vec<u64> = bad.iter().map(|b| b.line).collect();
-    assert_eq!(lines, (37..=56).collect::<Vec<u64>>());
-    assert_eq!(bad[0], unknown_cui(37));
-    assert_eq!(
-        bad[1].reason,
-        "scadenta `2025-02-30` must be a date YYYY-MM-DD"
-    );
-    assert!(ImportError::BadRows(bad)
-        .to_string()
-        .ends_with("(stopped after the first bad rows)"));
-    assert_eq!(db.count("SELECT COUNT(*) FROM debts").await, 0);
-}
-
-/// Valid CIFs (2–10 digits, control digit by the 753217532 key), for registers of any size.
-fn cif(n: u32) -> String {
-    const KEY: [u32; 9] = [7, 5, 3, 2, 1, 7, 5, 3, 2];
-    let body = n.to_string();
-    let key = &KEY[KEY.len() - body.len()..];
-    let sum: u32 = body
-        .bytes()
-        .zip(key)
-        .map(|(b, w)| u32::from(b - b'0') * w)
-        .sum();
-    format!("{body}{}", sum * 10 % 11 % 10)
-}
-
-/// A person listed twice keeps the last row's name and address, whether the two rows are
-/// close together or far apart in the file. The count printed is the same on every path.
-#[tokio::test]
-async fn the_last_row_of_a_person_wins() {
-    let db = Db::with_register().await;
-    let mut csv = String::from("Nr. crt.,CNP/NIF sau CIF/CUI,Nume,Adresa\n");
-    for i in 0..1200u32 {
-        csv.push_str(&format!("{i},{},Firma {i},Adresa {i}\n", cif(100_000 + i)));
-        if i == 3 {
-            csv.push_str(&format!("x,{},Aproape,Nouă\n", cif(100_001)));
-        }
-    }
-    csv.push_str(&format!("y,{},Departe,Ultima\n", cif(100_002)));
-    let count = import(&db.store, Kind::Persons, csv.as_bytes())
-        .await
-        .unwrap();
-    assert!(count >= 1200, "{count} rows reported for 1,200 people");
-    let person = |cui: String| {
-        let pool = db.store.pool().clone();
-        async move {
-            let row: (String, String) =
-                sqlx::query_as("SELECT nume, adresa FROM taxpayers WHERE cui = $1")
-                    .bind(cui)
-                    .fetch_one(&pool)
-                    .await
-                    .unwrap();
-            row
-        }
+    // Queued in the order of the persons' codes.
+    let first = if cod_popa < cod_firma {
+        cod_popa
+    } else {
+        cod_firma
     };
     assert_eq!(
-        person(cif(100_001)).await,
-        ("Aproape".to_string(), "Nouă".to_string())
+        app.scalar(&format!(
+            "SELECT cod FROM deletions WHERE cod_obiect = {first}"
+        ))
+        .await,
+        1
     );
-    assert_eq!(
-        person(cif(100_002)).await,
-        ("Departe".to_string(), "Ultima".to_string())
-    );
-    assert_eq!(db.count("SELECT COUNT(*) FROM taxpayers").await, 2 + 1200);
+    assert_eq!(app.scalar("SELECT MAX(cod) FROM deletions").await, 2);
 }
 
-/// An in-memory SQLite database would be a different, empty database on every connection
-/// of the server: such a URL is refused with what to write instead.
+async fn a_removed_person_who_comes_back_keeps_their_cod(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let cod = app
+        .scalar("SELECT cod FROM taxpayers WHERE cui = '2820704120023'")
+        .await;
+    let without = PERSONS.replace("2,2820704120023,Ionescu Maria,\"Str. Scurtă nr. 2\"\n", "");
+    import_with(&app.store, Kind::Persons, &without, &replace())
+        .await
+        .unwrap();
+    let s = import_csv(&app.store, Kind::Persons, PERSONS)
+        .await
+        .unwrap();
+    assert_eq!(s.counts, counts(1, 0, 3, 0));
+    assert_eq!(
+        app.scalar("SELECT cod FROM taxpayers WHERE cui = '2820704120023'")
+            .await,
+        cod
+    );
+    assert!(app.owed(IONESCU).await.is_empty());
+    // A new person gets a code never given before.
+    let max = app.scalar("SELECT MAX(cod) FROM taxpayers").await;
+    let one_more = format!("{PERSONS}5,1600101220035,Nou Ion,Iași\n");
+    import_csv(&app.store, Kind::Persons, &one_more)
+        .await
+        .unwrap();
+    assert_eq!(
+        app.scalar("SELECT cod FROM taxpayers WHERE cui = '1600101220035'")
+            .await,
+        max + 1
+    );
+}
+
+async fn replace_marks_absent_tax_types_inactive(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let without_9 = TAX_TYPES
+        .lines()
+        .filter(|l| !l.starts_with("9,"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let s = import_with(&app.store, Kind::TaxTypes, &without_9, &replace())
+        .await
+        .unwrap();
+    assert_eq!(s.counts, counts(0, 0, 4, 1));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM tax_types").await, 5);
+    assert_eq!(
+        app.scalar("SELECT inactiv FROM tax_types WHERE id_tip_suma = 9")
+            .await,
+        1
+    );
+    // Its priority is free for another type now.
+    let nine_to_new = format!("{without_9}\n10,Taxă nouă,3,RO28TREZ2165070000000001\n");
+    let s = import_csv(&app.store, Kind::TaxTypes, &nine_to_new)
+        .await
+        .unwrap();
+    assert_eq!(s.counts.added, 1);
+}
+
+async fn data_changes_only_when_the_content_does(db: Db) {
+    let app = TestApp::spawn(db).await;
+    // Stamps of the past, to see whether an import touches them.
+    sqlx::query("UPDATE taxpayers SET data = '2020-01-01 00:00:00'")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    import_csv(&app.store, Kind::Persons, PERSONS)
+        .await
+        .unwrap();
+    assert_eq!(
+        text(&app, "SELECT MAX(data) FROM taxpayers").await,
+        "2020-01-01 00:00:00"
+    );
+    let renamed = PERSONS.replace("Ionescu Maria", "Ionescu-Pop Maria");
+    let s = import_csv(&app.store, Kind::Persons, &renamed)
+        .await
+        .unwrap();
+    assert_eq!(s.counts, counts(0, 1, 3, 0));
+    let changed = text(
+        &app,
+        "SELECT data FROM taxpayers WHERE cui = '2820704120023'",
+    )
+    .await;
+    assert!(changed.as_str() > "2020-01-01 00:00:00", "{changed}");
+    assert_eq!(
+        text(
+            &app,
+            "SELECT data FROM taxpayers WHERE cui = '1800101221111'"
+        )
+        .await,
+        "2020-01-01 00:00:00"
+    );
+}
+
+async fn headers_are_read_by_name_in_any_order_with_semicolons_and_decimal_commas(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let csv = "Scadență;Penalități;Majorări;Rămășiță;Debit;Descriere;ID_TIP_SUMA;CNP\n\
+               2025-03-31;0;0;0;1200,50;Apartament;1;1750315400014\n";
+    let s = import_csv(&app.store, Kind::Debts, csv).await.unwrap();
+    assert_eq!(s.counts.changed, 1);
+    assert_eq!(app.owed(POPA).await, [("1".into(), "1200.50".into())]);
+}
+
+async fn a_windows_1250_file_keeps_its_romanian_letters(db: Db) {
+    let app = TestApp::spawn_empty(db).await;
+    // "Ştefan Ţăranu, Iaşi" in Windows-1250 (ş = 0xBA, Ţ = 0xDE, ă = 0xE3).
+    let mut bytes = b"Nr. crt.;CNP/NIF sau CIF/CUI;Nume;Adresa\r\n1;1800101221111;".to_vec();
+    bytes.extend_from_slice(b"\xAAtefan \xDE\xE3ranu;Ia\xBAi\r\n");
+    import(
+        &app.store,
+        Kind::Persons,
+        std::io::Cursor::new(bytes),
+        &Options::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        text(&app, "SELECT nume FROM taxpayers").await,
+        "Ştefan Ţăranu"
+    );
+    assert_eq!(text(&app, "SELECT adresa FROM taxpayers").await, "Iaşi");
+}
+
+async fn the_same_cui_twice_in_a_file_is_refused(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let twice = format!("{PERSONS}5,1800101221111,Popescu Alt,Cluj\n");
+    let (rows, total) = bad_rows(import_csv(&app.store, Kind::Persons, &twice).await);
+    assert_eq!(total, 1);
+    assert_eq!(rows[0].0, 6);
+    assert!(rows[0].1.contains("line 2"), "{}", rows[0].1);
+    assert_eq!(
+        text(
+            &app,
+            "SELECT nume FROM taxpayers WHERE cui = '1800101221111'"
+        )
+        .await,
+        "Popescu Ștefan"
+    );
+}
+
+async fn the_same_debt_twice_in_a_file_is_refused(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let twice = format!("{DEBTS}1750315400014,1,Apartament,1000.00,0,0,0,2025-03-31\n");
+    let (rows, total) = bad_rows(import_csv(&app.store, Kind::Debts, &twice).await);
+    assert_eq!((total, rows[0].0), (1, 9));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM debts").await, 7);
+}
+
+async fn an_invalid_iban_is_refused(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let bad = "id_tip_suma,nume,prioritate,iban\n30,Taxă,0,RO00BADIBAN\n";
+    let (rows, _) = bad_rows(import_csv(&app.store, Kind::TaxTypes, bad).await);
+    assert_eq!(rows[0].0, 2);
+    assert!(rows[0].1.contains("iban"), "{}", rows[0].1);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM tax_types WHERE id_tip_suma = 30")
+            .await,
+        0
+    );
+}
+
+async fn an_empty_amount_is_refused(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let empty = "cui,id_tip_suma,descriere,debit,ramasita,majorari,penalitati,scadenta\n\
+                 1750315400014,1,Apartament,1000.00,,0,0,2025-03-31\n";
+    let (rows, _) = bad_rows(import_csv(&app.store, Kind::Debts, empty).await);
+    assert!(rows[0].1.contains("ramasita"), "{}", rows[0].1);
+}
+
+async fn a_dry_run_writes_nothing(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let changed = DEBTS.replace(
+        "1750315400014,1,Apartament,1000.00",
+        "1750315400014,1,Apartament,1200.00",
+    );
+    let options = Options {
+        replace: true,
+        dry_run: true,
+        ..Options::default()
+    };
+    let only_one = format!(
+        "{}\n{}",
+        DEBTS.lines().next().unwrap(),
+        changed.lines().last().unwrap()
+    );
+    let s = import_with(&app.store, Kind::Debts, &only_one, &options)
+        .await
+        .unwrap();
+    assert!(s.dry_run);
+    assert_eq!(s.counts, counts(0, 1, 0, 6));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM debts").await, 7);
+    assert_eq!(app.owed(POPA).await, [("1".into(), "1000.00".into())]);
+}
+
+async fn every_bad_row_is_counted(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let mut csv = String::from(DEBTS);
+    for _ in 0..30 {
+        csv.push_str("1750315400014,1,X,abc,0,0,0,2025-03-31\n");
+    }
+    let (rows, total) = bad_rows(import_csv(&app.store, Kind::Debts, &csv).await);
+    assert_eq!(total, 30);
+    assert_eq!(rows.len(), MAX_REPORTED);
+    assert_eq!(rows[0].0, 9);
+}
+
+async fn a_debt_of_an_unknown_person_is_refused_and_nothing_is_kept(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let csv = format!(
+        "{}\n{NECUNOSCUT},1,Casă,10.00,0,0,0,2025-03-31\n",
+        DEBTS.replace("1000.00", "1100.00").trim_end()
+    );
+    let (rows, total) = bad_rows(import_csv(&app.store, Kind::Debts, &csv).await);
+    assert_eq!(total, 1);
+    assert!(rows[0].1.contains("not in the register"), "{}", rows[0].1);
+    assert_eq!(app.owed(POPA).await, [("1".into(), "1000.00".into())]);
+}
+
+#[tokio::test]
+async fn an_empty_file_says_it_is_empty() {
+    let app = TestApp::spawn_empty(Db::Sqlite).await;
+    let e = import_csv(&app.store, Kind::Persons, "").await.unwrap_err();
+    assert!(e.to_string().contains("empty"), "{e}");
+}
+
+#[tokio::test]
+async fn a_bad_row_of_a_crlf_file_is_named_by_its_real_line() {
+    let app = TestApp::spawn(Db::Sqlite).await;
+    let csv =
+        "Nr. crt.,CNP/NIF sau CIF/CUI,Nume,Adresa\r\n1,1800101221111,Popescu,A\r\n2,123,Bad,B\r\n";
+    let (rows, _) = bad_rows(import_csv(&app.store, Kind::Persons, csv).await);
+    assert_eq!(rows[0].0, 3);
+}
+
 #[tokio::test]
 async fn an_in_memory_database_is_refused_with_what_to_use_instead() {
     let e = Store::connect("sqlite::memory:", 1, Timeouts::default())
@@ -290,9 +497,9 @@ async fn an_in_memory_database_is_refused_with_what_to_use_instead() {
 /// write lock instead of failing, and the server's tasks keep running meanwhile.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_import_waits_for_a_payment_in_progress() {
-    let db = Db::with_register().await;
+    let app = TestApp::spawn(Db::Sqlite).await;
     // Another writer (the server's, or a second process) holds the write lock.
-    let mut writer = db.store.acquire().await.unwrap();
+    let mut writer = app.store.acquire().await.unwrap();
     sqlx::query("BEGIN IMMEDIATE")
         .execute(&mut *writer)
         .await
@@ -304,15 +511,9 @@ async fn an_import_waits_for_a_payment_in_progress() {
         sqlx::query("ROLLBACK").execute(&mut *writer).await.unwrap(); // the write lock is free again
     });
     ready.await.unwrap();
-    let csv = debts(&["1800101221111,1,Casă,10.00,0,0,0,2025-03-31"]);
-    let begun = std::time::Instant::now();
-    assert_eq!(
-        import(&db.store, Kind::Debts, csv.as_bytes())
-            .await
-            .unwrap(),
-        1
-    );
-    assert!(begun.elapsed() >= std::time::Duration::from_millis(500));
+    let changed = DEBTS.replace("1000.00", "1100.00");
+    let s = import_csv(&app.store, Kind::Debts, &changed).await.unwrap();
+    assert_eq!(s.counts.changed, 2);
     holder.await.unwrap();
-    assert_eq!(db.count("SELECT COUNT(*) FROM debts").await, 1);
+    assert_eq!(app.owed(POPA).await, [("1".into(), "1100.00".into())]);
 }

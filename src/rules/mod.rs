@@ -4,5 +4,7 @@
 pub mod allocation;
 pub mod check;
 pub mod clock;
+pub mod iban;
 pub mod ident;
 pub mod money;
+pub mod register;

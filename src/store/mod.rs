@@ -10,8 +10,7 @@
 //! the difference is spelled out here.
 
 pub mod audit;
-pub mod import;
-mod import_sqlite;
+pub mod register;
 mod sqlite;
 pub mod transfer;
 
@@ -777,7 +776,7 @@ mod queries {
         LEFT JOIN debts d ON d.cui = p.cui \
              AND d.rest_debit + d.rest_ramasita + d.rest_majorari + d.rest_penalitati > 0 \
         LEFT JOIN tax_types t ON t.id_tip_suma = d.id_tip_suma \
-        WHERE p.cui = $1 \
+        WHERE p.cui = $1 AND p.sters_la IS NULL \
         ORDER BY CASE WHEN t.prioritate > 0 THEN 0 ELSE 1 END, t.prioritate, \
                  d.id_tip_suma, d.scadenta, d.id";
     pub const JOURNAL: &str = "INSERT INTO payment_journal \
@@ -785,7 +784,7 @@ mod queries {
         VALUES ($1, $2, $3, $4, $5, 'pending')";
     pub const SET_OUTCOME: &str =
         "UPDATE payment_journal SET outcome = $1, detail = $2 WHERE id = $3";
-    pub const TAXPAYER: &str = "SELECT cui FROM taxpayers WHERE cui = $1";
+    pub const TAXPAYER: &str = "SELECT cui FROM taxpayers WHERE cui = $1 AND sters_la IS NULL";
     pub const TAX_TYPE: &str = "SELECT 1 FROM tax_types WHERE id_tip_suma = $1";
     pub const PAYMENT: &str = "INSERT INTO payments \
         (order_no, cui, data, content, total, journal_id, recorded_at) \

@@ -7,10 +7,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use ghiseul_connector::client::{Answer, Client};
 use ghiseul_connector::config::{Config, FileConfig};
+use ghiseul_connector::import::{import, ImportError, Kind, Options, Summary};
 use ghiseul_connector::messages::{SumaIncasata, SumeResponse};
 use ghiseul_connector::protocol::SoapVersion;
 use ghiseul_connector::startup::Application;
-use ghiseul_connector::store::import::{import, Kind};
 use ghiseul_connector::store::{Backend, Store};
 
 /// The key of the known-answer vectors (`openssl dgst -sha1 -hmac cheie-secreta-test`).
@@ -29,11 +29,11 @@ pub const NECUNOSCUT: &str = "1600101220035";
 
 pub const TAX_TYPES: &str = "\
 id_tip_suma,nume,prioritate,iban,detalii_header
-7,Taxă salubrizare,0,RO58TREZ2165070XXX012348,
-1,Impozit pe clădiri,1,RO42TREZ2165070XXX012345,
-5,Amenzi,0,RO31TREZ2165070XXX012349,Proces-verbal;Debit;Rămășiță;Majorări;Penalități
-2,Impozit pe teren,2,RO15TREZ2165070XXX012346,
-9,Taxă fără datornici,3,RO15TREZ2165070XXX012399,
+7,Taxă salubrizare,0,RO66TREZ2165070XXX012348,
+1,Impozit pe clădiri,1,RO50TREZ2165070XXX012345,
+5,Amenzi,0,RO39TREZ2165070XXX012349,Proces-verbal;Debit;Rămășiță;Majorări;Penalități
+2,Impozit pe teren,2,RO23TREZ2165070XXX012346,
+9,Taxă fără datornici,3,RO47TREZ2165070XXX012399,
 ";
 
 pub const PERSONS: &str = "\
@@ -153,15 +153,7 @@ impl TestApp {
     /// A running server with the test register.
     pub async fn spawn(db: Db) -> TestApp {
         let app = TestApp::spawn_empty(db).await;
-        import(&app.store, Kind::TaxTypes, TAX_TYPES.as_bytes())
-            .await
-            .unwrap();
-        import(&app.store, Kind::Persons, PERSONS.as_bytes())
-            .await
-            .unwrap();
-        import(&app.store, Kind::Debts, DEBTS.as_bytes())
-            .await
-            .unwrap();
+        load_register(&app.store).await;
         app
     }
 
@@ -300,8 +292,23 @@ pub async fn load_register(store: &Store) {
         (Kind::Persons, PERSONS),
         (Kind::Debts, DEBTS),
     ] {
-        import(store, kind, csv.as_bytes()).await.unwrap();
+        import_csv(store, kind, csv).await.unwrap();
     }
+}
+
+/// Imports `csv` as a file of `kind` would be (upsert, detected format).
+pub async fn import_csv(store: &Store, kind: Kind, csv: &str) -> Result<Summary, ImportError> {
+    import_with(store, kind, csv, &Options::default()).await
+}
+
+pub async fn import_with(
+    store: &Store,
+    kind: Kind,
+    csv: &str,
+    options: &Options,
+) -> Result<Summary, ImportError> {
+    let input = std::io::Cursor::new(csv.as_bytes().to_vec());
+    import(store, kind, input, options).await
 }
 
 /// Every payment's total is what its items say, and what was allocated plus credited:

@@ -1,0 +1,273 @@
+//! Loading the register from the tax system's files: one file is one kind of record (tax
+//! types, taxpayers, debts) and one transaction. The file is read and checked whole
+//! before the database is touched; then what is stored is compared with it
+//! (`rules::register`) and only what changed is written. A file with a bad row changes
+//! nothing, and every bad row is named by its line.
+
+pub mod progress;
+pub mod read;
+pub mod rows;
+
+use std::collections::HashSet;
+use std::io::Read;
+
+use crate::rules::clock;
+use crate::rules::register::{self, Counts, Refusal};
+use crate::store::register::{Register, RegisterTx, Table as StoredTable};
+use crate::store::{Error as StoreError, Store};
+use read::{Encoding, ReadError, Row, Table};
+use rows::Rows;
+
+/// The detailed report of bad rows stops after this many; the count is always exact.
+pub const MAX_REPORTED: usize = 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    TaxTypes,
+    Persons,
+    Debts,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::TaxTypes => "tax types",
+            Kind::Persons => "persons",
+            Kind::Debts => "debts",
+        }
+    }
+}
+
+/// How a file is taken.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// The file is the whole register of its kind: what it lacks is removed.
+    pub replace: bool,
+    /// Check and compare only; write nothing.
+    pub dry_run: bool,
+    /// The file's encoding; `None`: detected.
+    pub encoding: Option<Encoding>,
+    /// Debts only: the payments recorded at or before this time ('YYYY-MM-DD HH:MM:SS',
+    /// Romanian time) are in the tax system's balances (booked).
+    pub booked_until: Option<String>,
+    /// Size of the input in bytes, for the progress line.
+    pub size: Option<u64>,
+}
+
+/// What an import did (or, with `dry_run`, would do).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Summary {
+    pub kind: Kind,
+    /// Rows of the file (blank lines not counted).
+    pub rows: u64,
+    pub counts: Counts,
+    /// Payments newly marked as booked (`booked_until`).
+    pub booked: u64,
+    pub dry_run: bool,
+}
+
+/// A row that cannot be imported.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadRow {
+    pub line: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("{0}")]
+    Read(#[from] ReadError),
+    /// `rows` holds the first `MAX_REPORTED` of `total`.
+    #[error("{}", describe(.rows, *.total))]
+    BadRows { rows: Vec<BadRow>, total: u64 },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+fn describe(rows: &[BadRow], total: u64) -> String {
+    let mut s = format!("{total} bad row(s); nothing was imported:");
+    for r in rows {
+        s.push_str(&format!("\n  line {}: {}", r.line, r.reason));
+    }
+    if total > rows.len() as u64 {
+        s.push_str(&format!(
+            "\n  … and {} more bad row(s) not shown",
+            total - rows.len() as u64
+        ));
+    }
+    s
+}
+
+impl From<sqlx::Error> for ImportError {
+    fn from(e: sqlx::Error) -> Self {
+        ImportError::Store(StoreError::Database(e))
+    }
+}
+
+/// Bad rows, counted all and kept up to `MAX_REPORTED`.
+#[derive(Default)]
+struct Bad {
+    rows: Vec<BadRow>,
+    total: u64,
+}
+
+impl Bad {
+    fn push(&mut self, line: u64, reason: String) {
+        self.total += 1;
+        if self.rows.len() < MAX_REPORTED {
+            self.rows.push(BadRow { line, reason });
+        }
+    }
+
+    /// Adds the refusals of the register's rules, keeping the report in line order.
+    fn merge(&mut self, refused: Vec<Refusal>) {
+        for r in refused {
+            self.push(r.line, r.reason);
+        }
+        self.rows.sort_by_key(|r| r.line);
+    }
+
+    fn into_result(self) -> Result<(), ImportError> {
+        if self.total == 0 {
+            Ok(())
+        } else {
+            Err(ImportError::BadRows {
+                rows: self.rows,
+                total: self.total,
+            })
+        }
+    }
+}
+
+/// Imports one file of `kind`.
+pub async fn import(
+    store: &Store,
+    kind: Kind,
+    input: impl Read + 'static,
+    options: &Options,
+) -> Result<Summary, ImportError> {
+    let mut table = Table::open(Box::new(input), options.encoding, rows::columns(kind))?;
+    let tax_types = match kind {
+        Kind::Debts => store.tax_type_ids().await?,
+        _ => HashSet::new(),
+    };
+    let (rows, bad) = read_rows(kind, &mut table, &tax_types, options.size)?;
+    // Even when rows are bad, the good ones are compared with the register, so that one
+    // run names every problem (an unknown taxpayer as well as a malformed amount).
+    match store.register().await? {
+        Register::Sqlite(tx) => apply(tx, kind, rows, bad, options).await,
+        Register::Pool(tx) => apply(tx, kind, rows, bad, options).await,
+    }
+}
+
+/// Reads and checks every row of the file: the good rows, and the bad ones.
+fn read_rows(
+    kind: Kind,
+    table: &mut Table,
+    tax_types: &HashSet<i64>,
+    size: Option<u64>,
+) -> Result<(Rows, Bad), ImportError> {
+    let mut progress = progress::Progress::new(&format!("reading {}", kind.name()), size);
+    let mut rows = match kind {
+        Kind::TaxTypes => Rows::TaxTypes(Vec::new()),
+        Kind::Persons => Rows::Persons(Vec::new()),
+        Kind::Debts => Rows::Debts(Vec::new()),
+    };
+    let mut bad = Bad::default();
+    let mut row = Row::default();
+    let mut n = 0u64;
+    while table.next_row(&mut row)? {
+        n += 1;
+        let line = row.line();
+        let checked = match &mut rows {
+            Rows::TaxTypes(v) => rows::check_tax_type(table, &row).map(|t| v.push((line, t))),
+            Rows::Persons(v) => rows::check_person(&row).map(|p| v.push((line, p))),
+            Rows::Debts(v) => rows::check_debt(&row, tax_types).map(|d| v.push((line, d))),
+        };
+        if let Err(reason) = checked {
+            bad.push(line, reason);
+        }
+        progress.update(n, table.bytes_read());
+    }
+    progress.finish();
+    Ok((rows, bad))
+}
+
+/// The plan of the register's rules, or every bad row of the file and of the rules.
+fn checked<P>(plan: Result<P, Vec<Refusal>>, mut bad: Bad) -> Result<P, ImportError> {
+    match plan {
+        Ok(plan) => bad.into_result().map(|()| plan),
+        Err(refused) => {
+            bad.merge(refused);
+            Err(bad.into_result().expect_err("a refusal is a bad row"))
+        }
+    }
+}
+
+/// Compares the file with the register and writes the difference, in one transaction.
+async fn apply<T: RegisterTx>(
+    mut tx: T,
+    kind: Kind,
+    rows: Rows,
+    bad: Bad,
+    options: &Options,
+) -> Result<Summary, ImportError> {
+    let now = clock::now().format("%Y-%m-%d %H:%M:%S").to_string();
+    let mut booked = 0;
+    if let (Kind::Debts, Some(until)) = (kind, &options.booked_until) {
+        booked = tx.mark_booked(until, &now).await?;
+    }
+    let n = rows.len() as u64;
+    let counts = match rows {
+        Rows::TaxTypes(file) => {
+            let stored = tx.tax_types().await?;
+            let plan = checked(
+                register::plan_tax_types(&file, stored, options.replace),
+                bad,
+            )?;
+            let newest = tx.newest_data(StoredTable::TaxTypes).await?;
+            let data = register::stamp(&now, newest.as_deref());
+            if !options.dry_run {
+                tx.apply_tax_types(&plan, &data).await?;
+            }
+            plan.counts
+        }
+        Rows::Persons(file) => {
+            let stored = tx.persons().await?;
+            let next_cod = tx.next_cod().await?;
+            let plan = checked(
+                register::plan_persons(&file, stored, options.replace, next_cod),
+                bad,
+            )?;
+            let newest = tx.newest_data(StoredTable::Taxpayers).await?;
+            let data = register::stamp(&now, newest.as_deref());
+            if !options.dry_run {
+                tx.apply_persons(&plan, &data).await?;
+            }
+            plan.counts
+        }
+        Rows::Debts(file) => {
+            let active = tx.active_cuis().await?;
+            let stored = tx.debts().await?;
+            let plan = checked(
+                register::plan_debts(&file, stored, &active, options.replace),
+                bad,
+            )?;
+            if !options.dry_run {
+                tx.apply_debts(&plan).await?;
+            }
+            plan.counts
+        }
+    };
+    // A dry run's transaction is dropped: nothing of it is kept.
+    if !options.dry_run {
+        tx.commit().await?;
+    }
+    Ok(Summary {
+        kind,
+        rows: n,
+        counts,
+        booked,
+        dry_run: options.dry_run,
+    })
+}

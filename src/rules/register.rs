@@ -1,0 +1,627 @@
+//! How the register is kept current from the tax system's files: what identifies a record,
+//! what counts as a change, what a `--replace` import removes, and what is still owed on a
+//! debt the tax system re-sends after we recorded payments on it.
+//!
+//! The rules, in one place for every database:
+//! - A tax type is its `id_tip_suma`, a taxpayer its CUI, a debt its taxpayer and `cheie`
+//!   (the tax system's `id_debit`, else tax type + due date + description). A record of the
+//!   file whose key is known updates that record; an unknown key adds one; nothing is ever
+//!   doubled. A key twice in one file is an error.
+//! - A record whose content did not change is not written, and keeps its `data`. Added and
+//!   changed records get one `data` stamp per import, never earlier than the newest stamp
+//!   of their table (Annex 2 sends what has `data` at or after ghiseul.ro's mark).
+//! - `--replace`: the file is the whole register of its kind. A tax type absent from it is
+//!   marked inactive (never deleted). A taxpayer absent from it is marked removed (its row
+//!   stays: its payments refer to it), queued for deletion at ghiseul.ro, and its debts go
+//!   as below. A debt absent from it is deleted, or, when payments were recorded on it,
+//!   kept with nothing left owed so that its allocations stay whole.
+//! - What is still owed on a debt = what the file says, less what we recorded on it that
+//!   the tax system has not booked yet (`payments.booked_at`), never below zero: until the
+//!   tax system books our payment its balance does not count it; once booked, its balance
+//!   is the truth.
+
+use std::collections::{HashMap, HashSet};
+
+/// A tax type as the file gives it (Annex 1 and Annex 2 fields).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaxType {
+    pub id: i64,
+    pub nume: String,
+    pub prioritate: i64,
+    /// Empty, or a valid Romanian IBAN in its normal form.
+    pub iban: String,
+    pub detalii_header: Option<String>,
+    pub id_nom_unic: Option<String>,
+    pub debit: i64,
+    /// Bani.
+    pub val_initiala: Option<i64>,
+    pub inactiv: bool,
+    pub platitor: i64,
+    pub cod_cls_bug: Option<String>,
+    pub cod_db: Option<String>,
+}
+
+/// A taxpayer as the file gives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Person {
+    /// The stored form: 13 digits of a CNP/NIF, or the digits of a CIF without `RO`.
+    pub cui: String,
+    pub nume: String,
+    pub adresa: String,
+}
+
+/// A debt as the file gives it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Debt {
+    pub cui: String,
+    /// The debt's identity within its taxpayer (see `debt_key`).
+    pub cheie: String,
+    pub id_debit: Option<String>,
+    pub id_tip_suma: i64,
+    pub descriere: String,
+    /// debit, ramasita, majorari, penalitati in bani: what the tax system says is owed.
+    pub amounts: [i64; 4],
+    pub scadenta: String,
+}
+
+/// The identity of a debt within its taxpayer: the tax system's own id when the file has
+/// one, else the natural key (tax type, due date, description). Two debts of one person
+/// with the same natural key cannot be told apart, so a file holding both is refused.
+pub fn debt_key(
+    id_debit: Option<&str>,
+    id_tip_suma: i64,
+    scadenta: &str,
+    descriere: &str,
+) -> String {
+    match id_debit {
+        Some(id) => format!("id:{id}"),
+        None => format!("nat:{id_tip_suma}|{scadenta}|{descriere}"),
+    }
+}
+
+/// What is still owed on a debt the tax system reports as `amounts`, when `unbooked` was
+/// recorded on it here and not yet booked there.
+pub fn rest(amounts: [i64; 4], unbooked: [i64; 4]) -> [i64; 4] {
+    std::array::from_fn(|i| (amounts[i] - unbooked[i]).max(0))
+}
+
+/// A tax type as stored.
+#[derive(Clone, Debug)]
+pub struct StoredTaxType {
+    pub row: TaxType,
+}
+
+/// A taxpayer as stored.
+#[derive(Clone, Debug)]
+pub struct StoredPerson {
+    pub cod: i64,
+    pub row: Person,
+    pub removed: bool,
+}
+
+/// A debt as stored.
+#[derive(Clone, Debug)]
+pub struct StoredDebt {
+    pub id: i64,
+    pub row: Debt,
+    pub rest: [i64; 4],
+    /// What payments recorded here and not yet booked by the tax system put on it, per
+    /// component; `None` when no payment was ever recorded on it.
+    pub unbooked: Option<[i64; 4]>,
+}
+
+/// Added, changed, unchanged and removed records of one import.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    pub added: u64,
+    pub changed: u64,
+    pub unchanged: u64,
+    pub removed: u64,
+}
+
+/// A row of the file refused by a rule that needs the register.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub line: u64,
+    pub reason: String,
+}
+
+#[derive(Debug, Default)]
+pub struct TaxTypePlan {
+    /// Stored types whose priority changes or that are deactivated: their priority is
+    /// cleared first, so that two types can swap priorities within one import.
+    pub clear_priority: Vec<i64>,
+    pub insert: Vec<TaxType>,
+    pub update: Vec<TaxType>,
+    /// Absent from a `--replace` file: marked inactive, priority 0.
+    pub deactivate: Vec<i64>,
+    pub counts: Counts,
+}
+
+#[derive(Debug, Default)]
+pub struct PersonPlan {
+    /// With their new `cod`.
+    pub insert: Vec<(i64, Person)>,
+    /// Changed, or back in the register after a removal.
+    pub update: Vec<Person>,
+    /// Removed: cod and CUI; each also becomes a deletion.
+    pub remove: Vec<(i64, String)>,
+    pub counts: Counts,
+}
+
+#[derive(Debug, Default)]
+pub struct DebtPlan {
+    pub insert: Vec<Debt>,
+    /// Stored id, the new content and what is still owed.
+    pub update: Vec<(i64, Debt, [i64; 4])>,
+    /// Never paid here: deleted.
+    pub delete: Vec<i64>,
+    /// Paid here: kept with nothing left owed.
+    pub close: Vec<i64>,
+    pub counts: Counts,
+}
+
+/// The stamp of this import's changes: now, or the newest stamp already stored if the
+/// clock is behind it, so that `data` never goes back.
+pub fn stamp(now: &str, newest: Option<&str>) -> String {
+    match newest {
+        Some(n) if n > now => n.to_string(),
+        _ => now.to_string(),
+    }
+}
+
+/// Duplicated keys of a file: each later line is refused, naming the first.
+pub fn duplicates<K: std::hash::Hash + Eq + std::fmt::Display>(
+    keys: impl Iterator<Item = (u64, K)>,
+    what: &str,
+) -> Vec<Refusal> {
+    let mut first: HashMap<K, u64> = HashMap::new();
+    let mut refused = Vec::new();
+    for (line, key) in keys {
+        match first.get(&key) {
+            Some(&at) => refused.push(Refusal {
+                line,
+                reason: format!("{what} {key} is already on line {at}; each may appear once"),
+            }),
+            None => {
+                first.insert(key, line);
+            }
+        }
+    }
+    refused
+}
+
+pub fn plan_tax_types(
+    file: &[(u64, TaxType)],
+    stored: Vec<StoredTaxType>,
+    replace: bool,
+) -> Result<TaxTypePlan, Vec<Refusal>> {
+    let mut refused = duplicates(file.iter().map(|(l, t)| (*l, t.id)), "id_tip_suma");
+    let mut stored: HashMap<i64, TaxType> = stored.into_iter().map(|s| (s.row.id, s.row)).collect();
+    let mut plan = TaxTypePlan::default();
+    let in_file: HashSet<i64> = file.iter().map(|(_, t)| t.id).collect();
+    // The priorities once the import is done: the file's, and those of stored types it
+    // leaves alone.
+    let mut holder: HashMap<i64, (i64, Option<u64>)> = HashMap::new();
+    for t in stored.values() {
+        if !in_file.contains(&t.id) && !replace && t.prioritate > 0 {
+            holder.insert(t.prioritate, (t.id, None));
+        }
+    }
+    for (line, t) in file {
+        if t.prioritate == 0 {
+            continue;
+        }
+        match holder.get(&t.prioritate) {
+            Some((other, Some(at))) if *other != t.id => refused.push(Refusal {
+                line: *line,
+                reason: format!(
+                    "prioritate {} is also given to tax type {other} on line {at}",
+                    t.prioritate
+                ),
+            }),
+            Some((other, None)) => refused.push(Refusal {
+                line: *line,
+                reason: format!(
+                    "prioritate {} belongs to tax type {other}, which this file does not change (give it another priority in the file, or import with --replace)",
+                    t.prioritate
+                ),
+            }),
+            _ => {
+                holder.insert(t.prioritate, (t.id, Some(*line)));
+            }
+        }
+    }
+    if !refused.is_empty() {
+        refused.sort_by_key(|r| r.line);
+        return Err(refused);
+    }
+    let mut seen = HashSet::new();
+    for (_, t) in file {
+        if !seen.insert(t.id) {
+            continue;
+        }
+        match stored.remove(&t.id) {
+            None => {
+                plan.insert.push(t.clone());
+                plan.counts.added += 1;
+            }
+            Some(old) if old == *t => plan.counts.unchanged += 1,
+            Some(old) => {
+                if old.prioritate != t.prioritate && old.prioritate > 0 {
+                    plan.clear_priority.push(t.id);
+                }
+                plan.update.push(t.clone());
+                plan.counts.changed += 1;
+            }
+        }
+    }
+    if replace {
+        let mut gone: Vec<&TaxType> = stored.values().filter(|t| !t.inactiv).collect();
+        gone.sort_by_key(|t| t.id);
+        for t in gone {
+            if t.prioritate > 0 {
+                plan.clear_priority.push(t.id);
+            }
+            plan.deactivate.push(t.id);
+            plan.counts.removed += 1;
+        }
+        plan.counts.unchanged += stored.values().filter(|t| t.inactiv).count() as u64;
+    }
+    Ok(plan)
+}
+
+/// `next_cod` is the first `cod` never given (greater than every stored one).
+pub fn plan_persons(
+    file: &[(u64, Person)],
+    stored: Vec<StoredPerson>,
+    replace: bool,
+    next_cod: i64,
+) -> Result<PersonPlan, Vec<Refusal>> {
+    let refused = duplicates(file.iter().map(|(l, p)| (*l, p.cui.as_str())), "CUI");
+    if !refused.is_empty() {
+        return Err(refused);
+    }
+    let mut stored: HashMap<String, StoredPerson> =
+        stored.into_iter().map(|s| (s.row.cui.clone(), s)).collect();
+    let mut plan = PersonPlan::default();
+    let mut cod = next_cod;
+    for (_, p) in file {
+        match stored.remove(&p.cui) {
+            None => {
+                plan.insert.push((cod, p.clone()));
+                cod += 1;
+                plan.counts.added += 1;
+            }
+            Some(old) if !old.removed && old.row == *p => plan.counts.unchanged += 1,
+            Some(old) => {
+                plan.update.push(p.clone());
+                if old.removed {
+                    plan.counts.added += 1;
+                } else {
+                    plan.counts.changed += 1;
+                }
+            }
+        }
+    }
+    if replace {
+        let mut gone: Vec<(i64, String)> = stored
+            .into_values()
+            .filter(|s| !s.removed)
+            .map(|s| (s.cod, s.row.cui))
+            .collect();
+        gone.sort();
+        plan.counts.removed = gone.len() as u64;
+        plan.remove = gone;
+    }
+    Ok(plan)
+}
+
+/// `active` holds the CUIs of the register that are not removed.
+pub fn plan_debts(
+    file: &[(u64, Debt)],
+    stored: Vec<StoredDebt>,
+    active: &HashSet<String>,
+    replace: bool,
+) -> Result<DebtPlan, Vec<Refusal>> {
+    let mut refused = Vec::new();
+    for (line, d) in file {
+        if !active.contains(&d.cui) {
+            refused.push(Refusal {
+                line: *line,
+                reason: format!(
+                    "CUI {} is not in the register (import persons first)",
+                    d.cui
+                ),
+            });
+        }
+    }
+    refused.extend(duplicates(
+        file.iter().map(|(l, d)| (*l, DebtName(d))),
+        "the debt",
+    ));
+    if !refused.is_empty() {
+        refused.sort_by_key(|r| r.line);
+        return Err(refused);
+    }
+    let mut stored: HashMap<(String, String), StoredDebt> = stored
+        .into_iter()
+        .map(|s| ((s.row.cui.clone(), s.row.cheie.clone()), s))
+        .collect();
+    let mut plan = DebtPlan::default();
+    for (_, d) in file {
+        match stored.remove(&(d.cui.clone(), d.cheie.clone())) {
+            None => {
+                plan.insert.push(d.clone());
+                plan.counts.added += 1;
+            }
+            Some(old) => {
+                let rest = rest(d.amounts, old.unbooked.unwrap_or([0; 4]));
+                if old.row == *d && old.rest == rest {
+                    plan.counts.unchanged += 1;
+                } else {
+                    plan.update.push((old.id, d.clone(), rest));
+                    plan.counts.changed += 1;
+                }
+            }
+        }
+    }
+    if replace {
+        let mut gone: Vec<StoredDebt> = stored.into_values().collect();
+        gone.sort_by_key(|s| s.id);
+        for s in gone {
+            match s.unbooked {
+                None => plan.delete.push(s.id),
+                Some(_) if s.rest == [0; 4] => {
+                    // Already closed by an earlier import, or fully paid: nothing to do.
+                    plan.counts.unchanged += 1;
+                    continue;
+                }
+                Some(_) => plan.close.push(s.id),
+            }
+            plan.counts.removed += 1;
+        }
+    }
+    Ok(plan)
+}
+
+/// A debt named in a message: its taxpayer and identity, which are also what makes two
+/// rows the same debt.
+struct DebtName<'a>(&'a Debt);
+
+impl PartialEq for DebtName<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.cui == other.0.cui && self.0.cheie == other.0.cheie
+    }
+}
+
+impl Eq for DebtName<'_> {}
+
+impl std::hash::Hash for DebtName<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.cui.hash(state);
+        self.0.cheie.hash(state);
+    }
+}
+
+impl std::fmt::Display for DebtName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let d = self.0;
+        match &d.id_debit {
+            Some(id) => write!(f, "of CUI {} with id_debit {id}", d.cui),
+            None => write!(
+                f,
+                "of CUI {} (id_tip_suma {}, scadenta {}, descriere `{}`)",
+                d.cui, d.id_tip_suma, d.scadenta, d.descriere
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn debt(cui: &str, desc: &str, debit: i64) -> Debt {
+        Debt {
+            cui: cui.into(),
+            cheie: debt_key(None, 1, "2025-03-31", desc),
+            id_debit: None,
+            id_tip_suma: 1,
+            descriere: desc.into(),
+            amounts: [debit, 0, 0, 0],
+            scadenta: "2025-03-31".into(),
+        }
+    }
+
+    fn stored(id: i64, d: Debt, rest: [i64; 4], unbooked: Option<[i64; 4]>) -> StoredDebt {
+        StoredDebt {
+            id,
+            row: d,
+            rest,
+            unbooked,
+        }
+    }
+
+    fn active() -> HashSet<String> {
+        ["1800101221111".to_string()].into()
+    }
+
+    #[test]
+    fn a_debt_with_an_id_is_keyed_by_it_and_one_without_by_its_natural_key() {
+        assert_eq!(debt_key(Some("D-17"), 1, "2025-03-31", "Casă"), "id:D-17");
+        assert_eq!(
+            debt_key(None, 1, "2025-03-31", "Casă"),
+            "nat:1|2025-03-31|Casă"
+        );
+    }
+
+    #[test]
+    fn re_importing_the_same_debts_changes_nothing() {
+        let d = debt("1800101221111", "Casă", 10000);
+        let plan = plan_debts(
+            &[(2, d.clone())],
+            vec![stored(7, d, [10000, 0, 0, 0], None)],
+            &active(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(
+            plan.counts,
+            Counts {
+                unchanged: 1,
+                ..Counts::default()
+            }
+        );
+        assert!(plan.insert.is_empty() && plan.update.is_empty());
+    }
+
+    #[test]
+    fn a_payment_not_yet_booked_is_still_subtracted_from_the_tax_systems_balance() {
+        // 95.56 paid here on a 100.00 debt; the tax system re-sends 100.00 (not booked).
+        let d = debt("1800101221111", "Casă", 10000);
+        let plan = plan_debts(
+            &[(2, d.clone())],
+            vec![stored(7, d, [444, 0, 0, 0], Some([9556, 0, 0, 0]))],
+            &active(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(plan.counts.unchanged, 1, "{plan:?}");
+    }
+
+    #[test]
+    fn once_booked_the_tax_systems_balance_is_the_truth() {
+        let old = debt("1800101221111", "Casă", 10000);
+        let new = debt("1800101221111", "Casă", 444);
+        let plan = plan_debts(
+            &[(2, new)],
+            vec![stored(7, old, [444, 0, 0, 0], Some([0; 4]))],
+            &active(),
+            false,
+        )
+        .unwrap();
+        assert_eq!(plan.update[0].2, [444, 0, 0, 0]);
+        assert_eq!(plan.counts.changed, 1);
+    }
+
+    #[test]
+    fn what_is_owed_never_goes_below_zero() {
+        assert_eq!(rest([100, 50, 0, 0], [150, 0, 10, 0]), [0, 50, 0, 0]);
+    }
+
+    #[test]
+    fn the_same_debt_twice_in_a_file_is_refused() {
+        let d = debt("1800101221111", "Casă", 10000);
+        let mut other_amount = d.clone();
+        other_amount.amounts[0] = 5;
+        let err = plan_debts(&[(2, d), (5, other_amount)], vec![], &active(), false).unwrap_err();
+        assert_eq!(err.len(), 1);
+        assert_eq!(err[0].line, 5);
+        assert!(err[0].reason.contains("line 2"), "{}", err[0].reason);
+    }
+
+    #[test]
+    fn replace_deletes_unpaid_debts_and_closes_paid_ones() {
+        let a = debt("1800101221111", "A", 100);
+        let b = debt("1800101221111", "B", 100);
+        let c = debt("1800101221111", "C", 100);
+        let plan = plan_debts(
+            &[(2, a.clone())],
+            vec![
+                stored(1, a, [100, 0, 0, 0], None),
+                stored(2, b, [100, 0, 0, 0], None),
+                stored(3, c, [40, 0, 0, 0], Some([60, 0, 0, 0])),
+            ],
+            &active(),
+            true,
+        )
+        .unwrap();
+        assert_eq!(plan.delete, vec![2]);
+        assert_eq!(plan.close, vec![3]);
+        assert_eq!(plan.counts.removed, 2);
+    }
+
+    #[test]
+    fn a_debt_of_an_unknown_person_is_refused() {
+        let d = debt("2820704120023", "Casă", 1);
+        let err = plan_debts(&[(3, d)], vec![], &active(), false).unwrap_err();
+        assert!(err[0].reason.contains("not in the register"));
+    }
+
+    #[test]
+    fn persons_get_growing_codes_and_replace_removes_the_absent() {
+        let p = |cui: &str| Person {
+            cui: cui.into(),
+            nume: "N".into(),
+            adresa: String::new(),
+        };
+        let plan = plan_persons(
+            &[(2, p("1800101221111")), (3, p("31245671"))],
+            vec![StoredPerson {
+                cod: 4,
+                row: p("2820704120023"),
+                removed: false,
+            }],
+            true,
+            5,
+        )
+        .unwrap();
+        assert_eq!(plan.insert[0].0, 5);
+        assert_eq!(plan.insert[1].0, 6);
+        assert_eq!(plan.remove, vec![(4, "2820704120023".to_string())]);
+    }
+
+    #[test]
+    fn the_same_cui_twice_in_a_file_is_refused() {
+        let p = Person {
+            cui: "1800101221111".into(),
+            nume: "N".into(),
+            adresa: String::new(),
+        };
+        assert!(plan_persons(&[(2, p.clone()), (3, p)], vec![], false, 1).is_err());
+    }
+
+    #[test]
+    fn two_tax_types_may_swap_priorities() {
+        let t = |id: i64, prioritate: i64| TaxType {
+            id,
+            nume: "T".into(),
+            prioritate,
+            iban: String::new(),
+            detalii_header: None,
+            id_nom_unic: None,
+            debit: 1,
+            val_initiala: None,
+            inactiv: false,
+            platitor: 0,
+            cod_cls_bug: None,
+            cod_db: None,
+        };
+        let plan = plan_tax_types(
+            &[(2, t(1, 2)), (3, t(2, 1))],
+            vec![
+                StoredTaxType { row: t(1, 1) },
+                StoredTaxType { row: t(2, 2) },
+            ],
+            false,
+        )
+        .unwrap();
+        assert_eq!(plan.clear_priority, vec![1, 2]);
+        assert!(
+            plan_tax_types(&[(2, t(3, 1))], vec![StoredTaxType { row: t(1, 1) }], false).is_err()
+        );
+        let replaced =
+            plan_tax_types(&[(2, t(3, 1))], vec![StoredTaxType { row: t(1, 1) }], true).unwrap();
+        assert_eq!(replaced.deactivate, vec![1]);
+    }
+
+    #[test]
+    fn a_stamp_never_goes_back() {
+        assert_eq!(
+            stamp("2026-10-25 03:30:00", Some("2026-10-25 03:45:00")),
+            "2026-10-25 03:45:00"
+        );
+        assert_eq!(stamp("2026-12-01 10:00:00", None), "2026-12-01 10:00:00");
+    }
+}
