@@ -23,8 +23,10 @@ CREATE TABLE sync_acks (
     kind            VARCHAR(16) NOT NULL PRIMARY KEY,
     mark            VARCHAR(32) NOT NULL,
     operation       VARCHAR(32) NOT NULL,
+    cursor_cod      BIGINT      NOT NULL,
     items           BIGINT      NOT NULL,
     acknowledged_at VARCHAR(32) NOT NULL,
+    acknowledged_local VARCHAR(32) NOT NULL,
     run_id          BIGINT      NOT NULL
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
 
@@ -35,3 +37,6 @@ CREATE TABLE sync_lock (
     since      VARCHAR(32)  NOT NULL,
     expires_at VARCHAR(32)  NOT NULL
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+
+-- sync reads persons and PFA in (data, cod) order from a cursor, a page at a time.
+CREATE INDEX taxpayers_by_data ON taxpayers (data, cod);

@@ -23,8 +23,10 @@ CREATE TABLE sync_acks (
     kind            TEXT   PRIMARY KEY,
     mark            TEXT   NOT NULL,
     operation       TEXT   NOT NULL,
+    cursor_cod      BIGINT NOT NULL,
     items           BIGINT NOT NULL,
     acknowledged_at TEXT   NOT NULL,
+    acknowledged_local TEXT NOT NULL,
     run_id          BIGINT NOT NULL
 );
 
@@ -35,3 +37,6 @@ CREATE TABLE sync_lock (
     since      TEXT   NOT NULL,
     expires_at TEXT   NOT NULL
 );
+
+-- sync reads persons and PFA in (data, cod) order from a cursor, a page at a time.
+CREATE INDEX taxpayers_by_data ON taxpayers (data, cod);

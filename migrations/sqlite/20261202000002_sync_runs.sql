@@ -22,14 +22,17 @@ CREATE TABLE sync_runs (
     retries            INTEGER NOT NULL DEFAULT 0
 );
 
--- Per register (tax_types, persons, pfa, deletions): the greatest `data` (for deletions:
--- `cod`) of the last packet ghiseul.ro answered 0 to, and when.
+-- Per register (tax_types, persons, pfa, deletions): the last record of the last packet
+-- ghiseul.ro answered 0 to — its `data` (`mark`; for deletions its code) and `cod`
+-- (`cursor_cod`) — and when, in UTC and in Romanian local time (the clock of `data`).
 CREATE TABLE sync_acks (
     kind            TEXT    PRIMARY KEY,
     mark            TEXT    NOT NULL,
     operation       TEXT    NOT NULL,
+    cursor_cod      INTEGER NOT NULL,
     items           INTEGER NOT NULL,
     acknowledged_at TEXT    NOT NULL,
+    acknowledged_local TEXT NOT NULL,
     run_id          INTEGER NOT NULL
 );
 
@@ -42,3 +45,6 @@ CREATE TABLE sync_lock (
     since      TEXT    NOT NULL,
     expires_at TEXT    NOT NULL
 );
+
+-- sync reads persons and PFA in (data, cod) order from a cursor, a page at a time.
+CREATE INDEX taxpayers_by_data ON taxpayers (data, cod);

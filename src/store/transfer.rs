@@ -74,7 +74,9 @@ pub async fn tax_types_since(store: &Store, since: &str) -> Result<Vec<TaxTypeRo
 
 /// Up to `limit` taxpayers of one kind (persons: a 13-digit CNP/NIF; PFA: a CIF) still in
 /// the register, after the cursor (`data`, `cod`) in that order. The cursor (`D`, -1) starts
-/// at `data >= D`.
+/// at `data >= D`. The row-value comparison lets SQLite and PostgreSQL start the index scan
+/// at the cursor (a page costs its own rows, not all those before it); `data >= $1` gives
+/// MariaDB, which does not range-scan on row values, the same start to within one `data`.
 pub async fn taxpayers_after(
     store: &Store,
     persons: bool,
@@ -89,7 +91,7 @@ pub async fn taxpayers_after(
     };
     let sql = format!(
         "SELECT cod, cui, nume, adresa, data FROM taxpayers \
-         WHERE sters_la IS NULL AND {kind} AND (data > $1 OR (data = $2 AND cod > $3)) \
+         WHERE sters_la IS NULL AND {kind} AND data >= $1 AND (data, cod) > ($2, $3) \
          ORDER BY data, cod LIMIT $4"
     );
     let sql = store.backend().sql(&sql);
@@ -213,59 +215,72 @@ pub async fn finish_run(
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Ack {
     pub kind: String,
+    /// The `data` of the last record acknowledged (deletions: its code).
     pub mark: String,
+    /// The `cod` of that record.
+    pub cursor_cod: i64,
     pub operation: String,
     pub items: i64,
     pub acknowledged_at: String,
+    /// The same moment in Romanian local time, the clock `data` is stamped with.
+    pub acknowledged_local: String,
     pub run_id: i64,
 }
 
-/// Notes that ghiseul.ro answered 0 to a packet of `kind` whose greatest `data` (or
-/// deletion code) is `mark`.
+/// Notes that ghiseul.ro answered 0 to a packet of `kind` whose last record has `data`
+/// `mark` (deletions: the code) and `cod` `cursor_cod`.
 pub async fn record_ack(
     store: &Store,
     kind: &str,
     mark: &str,
+    cursor_cod: i64,
     operation: &str,
     items: i64,
     run_id: i64,
 ) -> Result<()> {
     let b = store.backend();
     let now = now_utc();
-    let update = b.sql(
-        "UPDATE sync_acks SET mark = $1, operation = $2, items = $3, acknowledged_at = $4, \
-         run_id = $5 WHERE kind = $6",
-    );
-    let done = sqlx::query(&update)
+    let local = crate::rules::clock::now()
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    // One statement either way: MySQL reports an UPDATE that changes nothing as 0 rows,
+    // so "update, else insert" could insert twice.
+    let sql = match b {
+        Backend::Mysql => {
+            "INSERT INTO sync_acks (kind, mark, cursor_cod, operation, items, acknowledged_at, \
+             acknowledged_local, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+             ON DUPLICATE KEY UPDATE mark = VALUES(mark), cursor_cod = VALUES(cursor_cod), \
+             operation = VALUES(operation), items = VALUES(items), \
+             acknowledged_at = VALUES(acknowledged_at), \
+             acknowledged_local = VALUES(acknowledged_local), run_id = VALUES(run_id)"
+        }
+        _ => {
+            "INSERT INTO sync_acks (kind, mark, cursor_cod, operation, items, acknowledged_at, \
+             acknowledged_local, run_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+             ON CONFLICT (kind) DO UPDATE SET mark = excluded.mark, \
+             cursor_cod = excluded.cursor_cod, operation = excluded.operation, \
+             items = excluded.items, acknowledged_at = excluded.acknowledged_at, \
+             acknowledged_local = excluded.acknowledged_local, run_id = excluded.run_id"
+        }
+    };
+    sqlx::query(sql)
+        .bind(kind)
         .bind(mark)
+        .bind(cursor_cod)
         .bind(operation)
         .bind(items)
         .bind(&now)
+        .bind(&local)
         .bind(run_id)
-        .bind(kind)
         .execute(store.pool())
         .await?;
-    if done.rows_affected() == 0 {
-        let insert = b.sql(
-            "INSERT INTO sync_acks (kind, mark, operation, items, acknowledged_at, run_id) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
-        );
-        sqlx::query(&insert)
-            .bind(kind)
-            .bind(mark)
-            .bind(operation)
-            .bind(items)
-            .bind(&now)
-            .bind(run_id)
-            .execute(store.pool())
-            .await?;
-    }
     Ok(())
 }
 
 pub async fn acks(store: &Store) -> Result<Vec<Ack>> {
     let rows = sqlx::query(
-        "SELECT kind, mark, operation, items, acknowledged_at, run_id FROM sync_acks ORDER BY kind",
+        "SELECT kind, mark, cursor_cod, operation, items, acknowledged_at, acknowledged_local, \
+         run_id FROM sync_acks ORDER BY kind",
     )
     .fetch_all(store.pool())
     .await?;
@@ -274,10 +289,12 @@ pub async fn acks(store: &Store) -> Result<Vec<Ack>> {
             Ok(Ack {
                 kind: text(r, 0)?,
                 mark: text(r, 1)?,
-                operation: text(r, 2)?,
-                items: r.try_get(3)?,
-                acknowledged_at: text(r, 4)?,
-                run_id: r.try_get(5)?,
+                cursor_cod: r.try_get(2)?,
+                operation: text(r, 3)?,
+                items: r.try_get(4)?,
+                acknowledged_at: text(r, 5)?,
+                acknowledged_local: text(r, 6)?,
+                run_id: r.try_get(7)?,
             })
         })
         .collect()

@@ -215,8 +215,10 @@ struct Feed {
 }
 
 impl Feed {
-    /// From ghiseul.ro's mark: `0` (everything) or a date; for deletions `0` or a code.
-    fn new(kind: Kind, since: &str, page: usize) -> anyhow::Result<Feed> {
+    /// From ghiseul.ro's mark: `0` (everything) or a date `D` — then from (`D`, `after_cod`):
+    /// `after_cod` -1 sends every record of `data >= D`, a `cod` only those after it. For
+    /// deletions `0` or a code.
+    fn new(kind: Kind, since: &str, after_cod: i64, page: usize) -> anyhow::Result<Feed> {
         let (data_cursor, cod_cursor) = match (kind, since) {
             (Kind::Stergeri, "0") => (String::new(), 0),
             (Kind::Stergeri, s) => (
@@ -226,7 +228,7 @@ impl Feed {
                 })?,
             ),
             (_, "0") => (String::new(), -1),
-            (_, s) if is_data(s) => (s.to_string(), -1),
+            (_, s) if is_data(s) => (s.to_string(), after_cod),
             (k, s) => {
                 return Err(anyhow!(
                     "ghiseul.ro answered `{s}` to {}: neither 0 nor a date YYYY-MM-DD HH:MM:SS",
@@ -269,6 +271,10 @@ impl Feed {
         let mut out = Vec::new();
         while out.len() < MAX_PACKET {
             let Some(row) = rows.pop_front() else { break };
+            if (row.data.as_str(), row.id_tip_suma) <= (self.data_cursor.as_str(), self.cod_cursor)
+            {
+                continue; // acknowledged already
+            }
             match tax_type(&row) {
                 Ok(t) => out.push(t),
                 Err(why) => report.leave_out(format!("cod {}: {why}", row.id_tip_suma)),
@@ -446,26 +452,20 @@ fn tax_type(row: &db::TaxTypeRow) -> Result<TipSuma, String> {
     })
 }
 
-/// The mark a packet moves ghiseul.ro to: its greatest `data`, or its greatest code.
-fn mark(packet: &Packet) -> String {
+/// Where a packet leaves ghiseul.ro: the `data` and `cod` of its last record (packets are
+/// in that order); for deletions the last code, twice.
+fn mark(packet: &Packet) -> (String, i64) {
+    let cod = |c: &str| c.parse::<i64>().unwrap_or(-1);
     match packet {
         Packet::Persoane(v) | Packet::Firme(v) => v
-            .iter()
-            .map(|p| p.data.as_str())
-            .max()
-            .unwrap_or("0")
-            .to_string(),
+            .last()
+            .map_or(("0".into(), -1), |p| (p.data.clone(), cod(&p.cod))),
         Packet::TipuriSume(v) => v
-            .iter()
-            .map(|t| t.data.as_str())
-            .max()
-            .unwrap_or("0")
-            .to_string(),
+            .last()
+            .map_or(("0".into(), -1), |t| (t.data.clone(), cod(&t.cod))),
         Packet::Stergeri(v) => v
-            .iter()
-            .filter_map(|s| s.cod.parse::<i64>().ok())
-            .max()
-            .map_or_else(|| "0".into(), |c| c.to_string()),
+            .last()
+            .map_or(("0".into(), -1), |s| (s.cod.clone(), cod(&s.cod))),
     }
 }
 
@@ -723,7 +723,27 @@ impl Run<'_> {
             }
             Err(e) => return Err(anyhow::Error::new(e)),
         };
-        let mut feed = Feed::new(kind, &since, self.page)?;
+        // ghiseul.ro's mark is the `data` of the last record it holds, and the norm says to
+        // send from `data >= mark`, the boundary again. A whole register imported in one go
+        // has a single `data`, so that would resend all of it; when the mark is the one
+        // recorded here with the last acknowledged record, the run starts after that record
+        // instead — provided the acknowledgement came after the mark's second had passed,
+        // since a record changed within that very second may carry the mark's `data` too.
+        let after_cod = match db::acks(self.store)
+            .await?
+            .into_iter()
+            .find(|a| a.kind == kind.as_str())
+        {
+            Some(a)
+                if kind != Kind::Stergeri
+                    && a.mark == since
+                    && a.acknowledged_local.as_str() > since.as_str() =>
+            {
+                a.cursor_cod
+            }
+            _ => -1,
+        };
+        let mut feed = Feed::new(kind, &since, after_cod, self.page)?;
         let full = since == "0";
         let op = kind.send(full);
         k.since = since;
@@ -760,10 +780,12 @@ impl Run<'_> {
             }
             k.sent += current.len() as u64;
             k.packets += 1;
+            let (mark, cursor_cod) = mark(&current);
             db::record_ack(
                 self.store,
                 kind.as_str(),
-                &mark(&current),
+                &mark,
+                cursor_cod,
                 op.name(),
                 current.len() as i64,
                 self.run_id,
@@ -802,12 +824,12 @@ async fn dry_run(store: &Store, page: usize, report: &mut Report) -> anyhow::Res
         .await
         .context("reading what ghiseul.ro acknowledged (run `ghiseul-connector migrate` first)")?;
     for kind in Kind::ALL {
-        let since = acks
+        let (since, after_cod) = acks
             .iter()
             .find(|a| a.kind == kind.as_str())
-            .map_or_else(|| "0".to_string(), |a| a.mark.clone());
+            .map_or_else(|| ("0".to_string(), -1), |a| (a.mark.clone(), a.cursor_cod));
         let mut k = KindReport::new(kind);
-        let mut feed = Feed::new(kind, &since, page)?;
+        let mut feed = Feed::new(kind, &since, after_cod, page)?;
         k.operation = Some(kind.send(since == "0"));
         k.since = since;
         loop {
@@ -943,7 +965,7 @@ mod tests {
     }
 
     #[test]
-    fn marks_are_the_greatest_data_or_code_of_a_packet() {
+    fn marks_are_the_data_and_code_of_the_last_record_of_a_packet() {
         let p = |cod: &str, data: &str| Persoana {
             cod: cod.into(),
             data: data.into(),
@@ -951,25 +973,28 @@ mod tests {
         };
         assert_eq!(
             mark(&Packet::Persoane(vec![
-                p("1", "2026-01-02 00:00:00"),
-                p("2", "2026-01-01 00:00:00")
+                p("1", "2026-01-01 00:00:00"),
+                p("2", "2026-01-02 00:00:00")
             ])),
-            "2026-01-02 00:00:00"
+            ("2026-01-02 00:00:00".to_string(), 2)
         );
         let s = |cod: &str| Stergere {
             cod: cod.into(),
             ..Stergere::default()
         };
-        assert_eq!(mark(&Packet::Stergeri(vec![s("9"), s("10")])), "10");
+        assert_eq!(
+            mark(&Packet::Stergeri(vec![s("9"), s("10")])),
+            ("10".to_string(), 10)
+        );
     }
 
     #[test]
     fn a_mark_that_is_neither_zero_nor_a_date_stops_the_run() {
-        assert!(Feed::new(Kind::Persoane, "2026-13-01 00:00:00", 1000).is_err());
-        assert!(Feed::new(Kind::Persoane, "ieri", 1000).is_err());
-        assert!(Feed::new(Kind::Stergeri, "-3", 1000).is_err());
-        assert!(Feed::new(Kind::Stergeri, "41", 1000).is_ok());
-        assert!(Feed::new(Kind::Firme, "0", 1000).is_ok());
+        assert!(Feed::new(Kind::Persoane, "2026-13-01 00:00:00", -1, 1000).is_err());
+        assert!(Feed::new(Kind::Persoane, "ieri", -1, 1000).is_err());
+        assert!(Feed::new(Kind::Stergeri, "-3", -1, 1000).is_err());
+        assert!(Feed::new(Kind::Stergeri, "41", -1, 1000).is_ok());
+        assert!(Feed::new(Kind::Firme, "0", -1, 1000).is_ok());
     }
 
     #[test]

@@ -1,0 +1,541 @@
+//! Annex 2 end to end: `sync` against the Transfer simulator (our own real server of
+//! ghiseul.ro's side), on a register loaded through the importer, on SQLite and (with
+//! `--ignored` and GHISEUL_TEST_POSTGRES_URL / GHISEUL_TEST_MYSQL_URL set) PostgreSQL and
+//! MariaDB/MySQL.
+
+#[macro_use]
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use ghiseul_connector::import::{Kind as ImportKind, Options as ImportOptions};
+use ghiseul_connector::rules::ident::{cif_control_digit, cnp_control_digit};
+use ghiseul_connector::store::{Store, Timeouts};
+use ghiseul_connector::transfer::iban::with_check_digits;
+use ghiseul_connector::transfer::settings::TransferSettings;
+use ghiseul_connector::transfer::simulator::{FaultRule, SimConfig, Simulator};
+use ghiseul_connector::transfer::sync::{self, Options, Report};
+use ghiseul_connector::transfer::{Kind, Operation};
+
+const TKEY: &str = "cheie-transfer-test";
+const ID_CLIENT: u64 = 1234;
+const USER: &str = "primaria.test";
+
+/// A valid CNP, different for each `i` (up to 336,000).
+fn cnp(i: usize) -> String {
+    let day = 1 + (i / 1000) % 28;
+    let month = 1 + (i / 28_000) % 12;
+    let first12 = format!("180{month:02}{day:02}22{:03}", i % 1000);
+    format!("{first12}{}", cnp_control_digit(&first12))
+}
+
+/// A valid CIF, different for each `i`.
+fn cif(i: usize) -> String {
+    let body = format!("{}", 3_100_000 + i);
+    format!("{body}{}", cif_control_digit(&body))
+}
+
+fn persons_csv(n: usize, pfa: usize, rename: &[usize]) -> String {
+    let mut csv = String::from("cui,nume,adresa\n");
+    for i in 0..n {
+        let nume = if rename.contains(&i) {
+            format!("Persoana {i} (nume nou)")
+        } else {
+            format!("Persoana {i}")
+        };
+        csv.push_str(&format!("{},{nume},\"Str. Lungă nr. {i}, Iași\"\n", cnp(i)));
+    }
+    for i in 0..pfa {
+        csv.push_str(&format!("{},PFA {i},Str. Morii {i}\n", cif(i)));
+    }
+    csv
+}
+
+fn tax_types_csv() -> String {
+    format!(
+        "id_tip_suma,nume,prioritate,iban,debit,val_initiala,inactiv,platitor\n\
+         1,Impozit pe clădiri,1,{},1,,0,1\n\
+         2,Impozit pe teren,2,{},1,,0,0\n\
+         12,Taxă certificat fiscal,0,{},0,5.00,0,0\n",
+        with_check_digits("RO", "TREZ2165070XXX012345"),
+        with_check_digits("RO", "TREZ2165070XXX012346"),
+        with_check_digits("RO", "TREZ2165070XXX054321"),
+    )
+}
+
+async fn store(db: Db) -> (Store, Option<tempfile::TempDir>) {
+    let (config, dir) = TestApp::fresh_config(db).await;
+    let store = Store::connect(&config.database_url, 4, Timeouts::default())
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    (store, dir)
+}
+
+async fn load(store: &Store, persons: usize, pfa: usize) {
+    import_csv(store, ImportKind::TaxTypes, &tax_types_csv())
+        .await
+        .unwrap();
+    import_csv(store, ImportKind::Persons, &persons_csv(persons, pfa, &[]))
+        .await
+        .unwrap();
+}
+
+/// `data` has a resolution of a second: waiting for the next one makes "changed after the
+/// last sync" unambiguous, as it is in real life between a nightly import and sync.
+async fn next_second() {
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+}
+
+fn sim_config(faults: &[&str]) -> SimConfig {
+    SimConfig {
+        key: TKEY.into(),
+        id_client: ID_CLIENT,
+        user_client: USER.into(),
+        faults: faults
+            .iter()
+            .map(|f| f.parse::<FaultRule>().unwrap())
+            .collect(),
+        delay: Duration::ZERO,
+        print: false,
+    }
+}
+
+async fn simulator(faults: &[&str]) -> Simulator {
+    Simulator::start(sim_config(faults), "127.0.0.1:0")
+        .await
+        .unwrap()
+}
+
+fn settings(sim: &Simulator) -> TransferSettings {
+    TransferSettings {
+        url: sim.url(),
+        id_client: Some(ID_CLIENT),
+        user_client: Some(USER.into()),
+        utilizator: Some("1234.test@srv-taxe".into()),
+        key: Some(TKEY.into()),
+        retries: 0,
+        retry_delay_ms: 1,
+        timeout_secs: 10,
+    }
+}
+
+async fn sync_ok(store: &Store, s: &TransferSettings) -> Report {
+    let r = sync::run(store, s, Options::default()).await;
+    if let Some(e) = &r.error {
+        panic!("sync failed: {e:#}\n{}", r.render());
+    }
+    r
+}
+
+fn sent(r: &Report, kind: Kind) -> u64 {
+    r.kind(kind).unwrap().sent
+}
+
+fn op(r: &Report, kind: Kind) -> Operation {
+    r.kind(kind).unwrap().operation.unwrap()
+}
+
+async fn full_sync_then_an_incremental_one_sends_only_what_changed_and_the_deletions(db: Db) {
+    let (store, _dir) = store(db).await;
+    load(&store, 5, 2).await;
+    next_second().await;
+    let sim = simulator(&[]).await;
+    let s = settings(&sim);
+
+    let r = sync_ok(&store, &s).await;
+    assert_eq!(op(&r, Kind::TipuriSume), Operation::TransferTipuriSume);
+    assert_eq!(op(&r, Kind::Persoane), Operation::TransferPersoane);
+    assert_eq!(op(&r, Kind::Firme), Operation::TransferFirme);
+    assert_eq!(
+        [
+            Kind::TipuriSume,
+            Kind::Persoane,
+            Kind::Firme,
+            Kind::Stergeri
+        ]
+        .map(|k| sent(&r, k)),
+        [3, 5, 2, 0]
+    );
+    {
+        let held = sim.held.lock().unwrap();
+        assert_eq!(held.persoane.len(), 5);
+        assert_eq!(held.firme.len(), 2);
+        let t = &held.tipuri_sume["12"];
+        assert_eq!(
+            (t.val_initiala.as_str(), t.debit.as_str(), t.nume.as_str()),
+            ("5.00", "0", "Taxă certificat fiscal")
+        );
+        assert!(held.persoane.values().all(|p| p.cui.len() == 13));
+        assert!(held.firme.values().all(|p| p.cui.len() < 13));
+    }
+
+    // Nothing changed: the next run asks the marks and sends nothing.
+    let r = sync_ok(&store, &s).await;
+    assert_eq!(op(&r, Kind::Persoane), Operation::ActualizarePersoane);
+    assert_eq!(
+        [
+            Kind::TipuriSume,
+            Kind::Persoane,
+            Kind::Firme,
+            Kind::Stergeri
+        ]
+        .map(|k| sent(&r, k)),
+        [0, 0, 0, 0]
+    );
+
+    // One person renamed, one removed (with --replace the file is the whole register).
+    next_second().await;
+    let mut csv = persons_csv(5, 2, &[1]);
+    let removed = cnp(3);
+    csv = csv
+        .lines()
+        .filter(|l| !l.starts_with(&removed))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    import_with(
+        &store,
+        ImportKind::Persons,
+        &csv,
+        &ImportOptions {
+            replace: true,
+            ..ImportOptions::default()
+        },
+    )
+    .await
+    .unwrap();
+    let r = sync_ok(&store, &s).await;
+    assert_eq!(sent(&r, Kind::Persoane), 1, "{}", r.render());
+    assert_eq!(sent(&r, Kind::Firme), 0);
+    assert_eq!(sent(&r, Kind::Stergeri), 1);
+    assert_eq!(op(&r, Kind::Stergeri), Operation::Stergere);
+    let queued: i64 = sqlx::query_scalar("SELECT MAX(cod) FROM deletions")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    let held = sim.held.lock().unwrap();
+    assert_eq!(held.persoane.len(), 4);
+    assert!(held
+        .persoane
+        .values()
+        .any(|p| p.nume == "Persoana 1 (nume nou)"));
+    assert!(!held.persoane.values().any(|p| p.cui == removed));
+    assert_eq!(held.ultim_cod_stergeri, Some(queued as u64));
+}
+
+async fn a_fault_on_packet_k_stops_the_run_and_the_next_run_completes_it_without_resending(db: Db) {
+    let (store, _dir) = store(db).await;
+    load(&store, 2500, 0).await;
+    next_second().await;
+    let sim = simulator(&["transferPersoane#2:4"]).await;
+    let s = settings(&sim);
+
+    let r = sync::run(&store, &s, Options::default()).await;
+    let e = format!(
+        "{:#}",
+        r.error.as_ref().expect("the run stops at the fault")
+    );
+    assert!(e.contains("fault 4") && e.contains("packet 2"), "{e}");
+    assert_eq!(sent(&r, Kind::Persoane), 1000);
+    assert_eq!(sim.held.lock().unwrap().persoane.len(), 1000);
+
+    // ghiseul.ro now answers getUltimaDataPersoane with the greatest data it received,
+    // not 0: the next run goes on with actualizarePersoane from the last record it holds.
+    let r = sync_ok(&store, &s).await;
+    assert_eq!(op(&r, Kind::Persoane), Operation::ActualizarePersoane);
+    assert_eq!(sent(&r, Kind::Persoane), 1500, "{}", r.render());
+    let held = sim.held.lock().unwrap();
+    assert_eq!(held.persoane.len(), 2500);
+    assert_eq!(
+        held.items_received(Kind::Persoane),
+        2500,
+        "nothing sent twice"
+    );
+    let runs = held
+        .accepted
+        .iter()
+        .filter(|a| a.op.kind() == Some(Kind::Persoane))
+        .map(|a| (a.items, a.primul, a.ultimul))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        runs,
+        vec![(1000, true, false), (1000, true, false), (500, false, true)]
+    );
+}
+
+async fn fault_4_is_retried_and_the_run_ends_well(db: Db) {
+    let (store, _dir) = store(db).await;
+    load(&store, 1500, 0).await;
+    let sim = simulator(&["transferPersoane#2:4", "getUltimaDataFirme#1:4"]).await;
+    let s = TransferSettings {
+        retries: 2,
+        ..settings(&sim)
+    };
+    let r = sync_ok(&store, &s).await;
+    assert_eq!(r.retries, 2);
+    assert_eq!(sent(&r, Kind::Persoane), 1500);
+    let held = sim.held.lock().unwrap();
+    assert_eq!(held.persoane.len(), 1500);
+    assert_eq!(
+        held.faults,
+        vec![
+            (Operation::TransferPersoane, 4),
+            (Operation::GetUltimaDataFirme, 4)
+        ]
+    );
+}
+
+async fn exactly_1000_items_go_in_one_packet_and_1001_in_two(db: Db) {
+    for (n, expected) in [
+        (1000, vec![(1000, true, true)]),
+        (1001, vec![(1000, true, false), (1, false, true)]),
+    ] {
+        let (store, _dir) = store(db).await;
+        load(&store, n, 0).await;
+        let sim = simulator(&[]).await;
+        let r = sync_ok(&store, &settings(&sim)).await;
+        assert_eq!(sent(&r, Kind::Persoane), n as u64);
+        let held = sim.held.lock().unwrap();
+        let packets: Vec<_> = held
+            .accepted
+            .iter()
+            .filter(|a| a.op == Operation::TransferPersoane)
+            .map(|a| (a.items, a.primul, a.ultimul))
+            .collect();
+        assert_eq!(packets, expected, "{n} persons");
+        assert_eq!(held.persoane.len(), n);
+    }
+}
+
+async fn a_bad_cnp_or_a_bad_iban_is_left_out_and_reported_and_the_rest_is_sent(db: Db) {
+    let (store, _dir) = store(db).await;
+    load(&store, 3, 1).await;
+    // Rows the importer would refuse, as an older database or another tool may hold them.
+    let bad = "1800101221112"; // wrong control digit
+    let sql = store.backend().sql(
+        "INSERT INTO taxpayers (cui, nume, adresa, cod, data) VALUES ($1, 'Greșit', 'X', 900, '2026-01-01 00:00:00')",
+    );
+    sqlx::query(&sql)
+        .bind(bad)
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let sql = store.backend().sql(
+        "INSERT INTO tax_types (id_tip_suma, nume, prioritate, iban, data) VALUES (40, 'Fără IBAN valid', 0, $1, '2026-01-01 00:00:00')",
+    );
+    sqlx::query(&sql)
+        .bind("RO00TREZ2165070XXX012345")
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let sim = simulator(&[]).await;
+    let r = sync_ok(&store, &settings(&sim)).await;
+    let p = r.kind(Kind::Persoane).unwrap();
+    assert_eq!((p.sent, p.left_out), (3, 1));
+    assert!(
+        p.left_out_named[0].contains("cod 900 (…112 Greșit)"),
+        "{:?}",
+        p.left_out_named
+    );
+    assert!(
+        p.left_out_named[0].contains("control"),
+        "{:?}",
+        p.left_out_named
+    );
+    assert!(!r.render().contains(bad), "a CNP is never printed whole");
+    let t = r.kind(Kind::TipuriSume).unwrap();
+    assert_eq!((t.sent, t.left_out), (3, 1));
+    assert!(
+        t.left_out_named[0].contains("cod 40: IBAN"),
+        "{:?}",
+        t.left_out_named
+    );
+    {
+        let held = sim.held.lock().unwrap();
+        assert_eq!(held.persoane.len(), 3);
+        assert!(held.faults.is_empty());
+    }
+    let runs = ghiseul_connector::store::transfer::recent_runs(&store, 1)
+        .await
+        .unwrap();
+    assert_eq!(runs[0].outcome, "ok");
+    assert_eq!((runs[0].counts[1].sent, runs[0].counts[1].left_out), (3, 1));
+}
+
+async fn every_fault_code_stops_with_its_text_and_what_to_do(db: Db) {
+    let (store, _dir) = store(db).await;
+    load(&store, 2, 0).await;
+    for code in 1..=10u8 {
+        let rule = format!("getUltimaDataPersoane:{code}");
+        let sim = simulator(&[rule.as_str()]).await;
+        let r = sync::run(&store, &settings(&sim), Options::default()).await;
+        let e = format!("{:#}", r.error.expect("a fault stops the run"));
+        assert!(e.contains(&format!("fault {code}")), "{code}: {e}");
+        assert!(e.contains("What to do:"), "{code}: {e}");
+        let info = ghiseul_connector::transfer::faults::info(code).unwrap();
+        assert!(e.contains(info.what_to_do), "{code}: {e}");
+        assert_eq!(
+            sim.held.lock().unwrap().calls_of[&Operation::GetUltimaDataPersoane],
+            1,
+            "{code}: not retried with transfer_retries = 0"
+        );
+    }
+    // The real thing, not injected: a wrong key, idClient or userClient.
+    let sim = simulator(&[]).await;
+    let wrong_key = TransferSettings {
+        key: Some("alta-cheie".into()),
+        ..settings(&sim)
+    };
+    let e = format!(
+        "{:#}",
+        sync::run(&store, &wrong_key, Options::default())
+            .await
+            .error
+            .unwrap()
+    );
+    assert!(e.contains("fault 1") && e.contains("transfer_key"), "{e}");
+    let wrong_id = TransferSettings {
+        id_client: Some(99),
+        ..settings(&sim)
+    };
+    let e = format!(
+        "{:#}",
+        sync::run(&store, &wrong_id, Options::default())
+            .await
+            .error
+            .unwrap()
+    );
+    assert!(
+        e.contains("fault 2") && e.contains("transfer_id_client"),
+        "{e}"
+    );
+    let wrong_user = TransferSettings {
+        user_client: Some("altcineva".into()),
+        ..settings(&sim)
+    };
+    let e = format!(
+        "{:#}",
+        sync::run(&store, &wrong_user, Options::default())
+            .await
+            .error
+            .unwrap()
+    );
+    assert!(
+        e.contains("fault 3") && e.contains("transfer_user_client"),
+        "{e}"
+    );
+}
+
+async fn tax_types_entered_by_hand_are_skipped_and_the_rest_is_sent(db: Db) {
+    let (store, _dir) = store(db).await;
+    load(&store, 2, 1).await;
+    let sim = simulator(&["transferTipuriSume:5"]).await;
+    let r = sync_ok(&store, &settings(&sim)).await;
+    let t = r.kind(Kind::TipuriSume).unwrap();
+    assert!(t
+        .skipped
+        .as_deref()
+        .unwrap_or("")
+        .contains("Introducere TIP SUMA se face manual"));
+    assert_eq!((sent(&r, Kind::Persoane), sent(&r, Kind::Firme)), (2, 1));
+    assert!(r.render().contains("tax types: not sent"), "{}", r.render());
+}
+
+async fn two_runs_at_once_never_interleave(db: Db) {
+    let (store, _dir) = store(db).await;
+    load(&store, 3000, 0).await;
+    let mut config = sim_config(&[]);
+    config.delay = Duration::from_millis(150);
+    let sim = Simulator::start(config, "127.0.0.1:0").await.unwrap();
+    let s = settings(&sim);
+    let (a, b) = tokio::join!(sync::run(&store, &s, Options::default()), async {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        sync::run(&store, &s, Options::default()).await
+    });
+    assert!(a.error.is_none(), "{:?}", a.error);
+    let e = format!("{:#}", b.error.expect("the second run refuses"));
+    assert!(e.contains("another sync is running"), "{e}");
+    {
+        let held = sim.held.lock().unwrap();
+        let flags: Vec<_> = held
+            .accepted
+            .iter()
+            .filter(|x| x.op.kind() == Some(Kind::Persoane))
+            .map(|x| (x.primul, x.ultimul))
+            .collect();
+        assert_eq!(flags, vec![(true, false), (false, false), (false, true)]);
+        assert_eq!(held.items_received(Kind::Persoane), 3000);
+    }
+    let runs = ghiseul_connector::store::transfer::recent_runs(&store, 2)
+        .await
+        .unwrap();
+    let outcomes: Vec<_> = runs.iter().map(|r| r.outcome.as_str()).collect();
+    assert!(
+        outcomes.contains(&"ok") && outcomes.contains(&"refused"),
+        "{outcomes:?}"
+    );
+    // Once the first is done, the lock is free.
+    sync_ok(&store, &s).await;
+}
+
+async fn dry_run_calls_nothing_and_status_shows_what_was_acknowledged(db: Db) {
+    let (store, _dir) = store(db).await;
+    load(&store, 4, 1).await;
+    let sim = simulator(&[]).await;
+    let r = sync::run(
+        &store,
+        &settings(&sim),
+        Options {
+            dry_run: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    assert!(r.error.is_none());
+    assert_eq!(sim.held.lock().unwrap().calls, 0);
+    assert_eq!(
+        [Kind::TipuriSume, Kind::Persoane, Kind::Firme].map(|k| sent(&r, k)),
+        [3, 4, 1]
+    );
+    let text = r.render();
+    assert!(
+        text.contains("persons: transferPersoane (whole register): would send 4 in 1 packet(s)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Persoana 0") && !text.contains(&cnp(0)),
+        "{text}"
+    );
+    assert!(sync::status(&store).await.unwrap().contains("nothing yet"));
+
+    sync_ok(&store, &settings(&sim)).await;
+    let status = sync::status(&store).await.unwrap();
+    assert!(status.contains("transferPersoane of 4 item(s)"), "{status}");
+    assert!(
+        status.contains(" ok: sent tax types 3, persons 4, PFA 1, deletions 0"),
+        "{status}"
+    );
+    let r = sync::run(
+        &store,
+        &settings(&sim),
+        Options {
+            dry_run: true,
+            ..Options::default()
+        },
+    )
+    .await;
+    assert_eq!(sent(&r, Kind::Persoane), 0, "{}", r.render());
+}
+
+on_every_backend!(
+    full_sync_then_an_incremental_one_sends_only_what_changed_and_the_deletions,
+    a_fault_on_packet_k_stops_the_run_and_the_next_run_completes_it_without_resending,
+    fault_4_is_retried_and_the_run_ends_well,
+    exactly_1000_items_go_in_one_packet_and_1001_in_two,
+    a_bad_cnp_or_a_bad_iban_is_left_out_and_reported_and_the_rest_is_sent,
+    every_fault_code_stops_with_its_text_and_what_to_do,
+    tax_types_entered_by_hand_are_skipped_and_the_rest_is_sent,
+    two_runs_at_once_never_interleave,
+    dry_run_calls_nothing_and_status_shows_what_was_acknowledged,
+);
