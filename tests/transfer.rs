@@ -528,7 +528,47 @@ async fn dry_run_calls_nothing_and_status_shows_what_was_acknowledged(db: Db) {
     assert_eq!(sent(&r, Kind::Persoane), 0, "{}", r.render());
 }
 
+async fn metrics_and_the_audit_show_each_run(db: Db) {
+    let app = TestApp::spawn_empty(db).await;
+    load(&app.store, 2, 1).await;
+    next_second().await;
+    let (_, before) = app.get("/metrics").await;
+    assert!(
+        before.contains("ghiseul_sync_last_success_timestamp_seconds 0"),
+        "{before}"
+    );
+    let sim = simulator(&["getUltimaDataFirme#1:2"]).await;
+    let failed = sync::run(&app.store, &settings(&sim), Options::default()).await;
+    assert!(failed.error.is_some());
+    sync_ok(&app.store, &settings(&sim)).await;
+    let (status, text) = app.get("/metrics").await;
+    assert_eq!(status, 200);
+    // The first run sent the tax types and the persons before its fault; the second the PFA.
+    for line in [
+        "ghiseul_sync_items_sent_total{kind=\"tax_types\"} 3",
+        "ghiseul_sync_items_sent_total{kind=\"persons\"} 2",
+        "ghiseul_sync_items_sent_total{kind=\"pfa\"} 1",
+        "ghiseul_sync_runs_total{outcome=\"ok\"} 1",
+        "ghiseul_sync_runs_total{outcome=\"failed\"} 1",
+    ] {
+        assert!(text.contains(line), "{line} not in\n{text}");
+    }
+    assert!(!text.contains("ghiseul_sync_last_success_timestamp_seconds 0\n"));
+    assert!(
+        text.trim_end().ends_with("# EOF"),
+        "the exposition still ends with # EOF"
+    );
+    let audited = app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE operation = 'sync' AND source = 'sync'")
+        .await;
+    let faulted = app
+        .scalar("SELECT COUNT(*) FROM audit_log WHERE operation = 'sync' AND outcome = 'fault' AND fault_code = 2")
+        .await;
+    assert_eq!((audited, faulted), (2, 1));
+}
+
 on_every_backend!(
+    metrics_and_the_audit_show_each_run,
     full_sync_then_an_incremental_one_sends_only_what_changed_and_the_deletions,
     a_fault_on_packet_k_stops_the_run_and_the_next_run_completes_it_without_resending,
     fault_4_is_retried_and_the_run_ends_well,
@@ -539,3 +579,217 @@ on_every_backend!(
     two_runs_at_once_never_interleave,
     dry_run_calls_nothing_and_status_shows_what_was_acknowledged,
 );
+
+/// The binaries as an institution runs them: `simulate-transfer` in one terminal, `sync`
+/// in another; a fault ends `sync` with a non-zero status and a message to act on.
+mod cli {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    const BIN: &str = env!("CARGO_BIN_EXE_ghiseul-connector");
+
+    fn free_port() -> u16 {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port()
+    }
+
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+
+    #[test]
+    fn sync_against_the_simulator_binary_and_a_fault_exits_non_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = format!("sqlite://{}", dir.path().join("s.db").display());
+        std::fs::write(
+            dir.path().join("p.csv"),
+            "cui,nume,adresa\n1800101221111,Popescu Ștefan,\"Str. Lungă nr. 1\"\n31245671,PFA Pop,Cluj\n",
+        )
+        .unwrap();
+        let ok = Command::new(BIN)
+            .args(["import", "persons"])
+            .arg(dir.path().join("p.csv"))
+            .env("GHISEUL_DATABASE_URL", &db)
+            .env("GHISEUL_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(ok.status.success());
+        let port = free_port();
+        let mut sim = Killed(
+            Command::new(BIN)
+                .args([
+                    "simulate-transfer",
+                    "--listen",
+                    &format!("127.0.0.1:{port}"),
+                ])
+                .args(["--key", "k", "--id-client", "77", "--user-client", "u"])
+                .args(["--fault-on", "getUltimaDataFirme:9"])
+                .env("GHISEUL_LOG", "warn")
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let mut lines = BufReader::new(sim.0.stdout.take().unwrap()).lines();
+        let banner = lines.next().unwrap().unwrap();
+        assert!(
+            banner.contains("Transfer simulator on http://127.0.0.1:"),
+            "{banner}"
+        );
+        let url = format!("http://127.0.0.1:{port}/ghiseul_admin/public/transfer/transfer");
+        let out = Command::new(BIN)
+            .arg("sync")
+            .env("GHISEUL_DATABASE_URL", &db)
+            .env("GHISEUL_LOG", "error")
+            .env("GHISEUL_TRANSFER_URL", &url)
+            .env("GHISEUL_TRANSFER_KEY", "k")
+            .env("GHISEUL_TRANSFER_ID_CLIENT", "77")
+            .env("GHISEUL_TRANSFER_USER_CLIENT", "u")
+            .output()
+            .unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr),
+        );
+        assert!(!out.status.success());
+        assert!(
+            stdout.contains("persons: transferPersoane (whole register): sent 1 in 1 packet(s)"),
+            "{stdout}"
+        );
+        assert!(stdout.contains("plain http://"), "{stdout}");
+        assert!(
+            stderr.contains("fault 9")
+                && stderr.contains("Testare nefinalizată pentru operația getUltimaDataFirme!"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("testing module"), "{stderr}");
+        let accepted = lines.next().unwrap().unwrap();
+        assert!(
+            accepted.starts_with(
+                "accepted transferPersoane: 1 item(s), primulPachet=1 ultimulPachet=1"
+            ),
+            "{accepted}"
+        );
+        assert!(
+            !accepted.contains("1800101221111"),
+            "the simulator masks CNPs too: {accepted}"
+        );
+
+        let status = Command::new(BIN)
+            .args(["sync", "--status"])
+            .env("GHISEUL_DATABASE_URL", &db)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&status.stdout);
+        assert!(status.status.success());
+        assert!(
+            text.contains("failed") && text.contains("fault 9"),
+            "{text}"
+        );
+
+        // Without enrolment data, sync says which keys to set.
+        let out = Command::new(BIN)
+            .arg("sync")
+            .env("GHISEUL_DATABASE_URL", &db)
+            .env("GHISEUL_LOG", "error")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            stderr.contains("transfer_id_client") && stderr.contains("transfer_key_file"),
+            "{stderr}"
+        );
+    }
+
+    #[test]
+    fn check_config_shows_the_transfer_settings_with_the_key_masked() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = Command::new(BIN)
+            .arg("check-config")
+            .current_dir(dir.path())
+            .env("GHISEUL_HMAC_KEY", "k1")
+            .env(
+                "GHISEUL_DATABASE_URL",
+                format!("sqlite://{}", dir.path().join("c.db").display()),
+            )
+            .env("GHISEUL_TRANSFER_KEY", "cheie-transfer-secreta")
+            .env("GHISEUL_TRANSFER_ID_CLIENT", "1234")
+            .env("GHISEUL_LOG", "warn")
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{text}");
+        assert!(
+            text.contains("transfer_id_client") || text.contains("id_client: Some(\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("https://www.ghiseul.ro/ghiseul_admin/public/transfer/transfer"),
+            "{text}"
+        );
+        assert!(!text.contains("cheie-transfer-secreta"), "{text}");
+    }
+
+    #[test]
+    fn the_simulator_serves_its_wsdl_with_its_own_address() {
+        let port = free_port();
+        let _sim = Killed(
+            Command::new(BIN)
+                .args([
+                    "simulate-transfer",
+                    "--listen",
+                    &format!("127.0.0.1:{port}"),
+                ])
+                .args([
+                    "--key",
+                    "k",
+                    "--id-client",
+                    "1",
+                    "--user-client",
+                    "u",
+                    "--quiet",
+                ])
+                .stdout(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        );
+        let url = format!("http://127.0.0.1:{port}/ghiseul_admin/public/transfer/transfer?wsdl");
+        let mut wsdl = None;
+        for _ in 0..100 {
+            if let Ok(r) = reqwest::blocking_get(&url) {
+                wsdl = Some(r);
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let wsdl = wsdl.expect("the simulator answers");
+        assert!(wsdl.contains(&format!(r#"<soap:address location="http://127.0.0.1:{port}/ghiseul_admin/public/transfer/transfer"/>"#)));
+        assert!(wsdl.contains(
+            r#"soapAction="https://www.ghiseul.ro/ghiseul_admin/public/transfer/transfer#stergere""#
+        ));
+    }
+
+    mod reqwest {
+        /// A GET with the standard library only (the tests' reqwest is async).
+        pub fn blocking_get(url: &str) -> std::io::Result<String> {
+            use std::io::{Read, Write};
+            let rest = url.strip_prefix("http://").unwrap();
+            let (host, path) = rest.split_once('/').unwrap();
+            let mut s = std::net::TcpStream::connect(host)?;
+            write!(
+                s,
+                "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+            )?;
+            let mut body = String::new();
+            s.read_to_string(&mut body)?;
+            Ok(body)
+        }
+    }
+}
