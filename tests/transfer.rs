@@ -793,3 +793,66 @@ mod cli {
         }
     }
 }
+
+/// The nightly timer and its service, as shipped in deploy/.
+mod deploy {
+    use std::process::Command;
+
+    fn read(p: &str) -> String {
+        std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(p)).unwrap()
+    }
+
+    #[test]
+    fn sync_timer_and_service_pass_systemd_analyze_and_run_sync_with_the_key_credential() {
+        let service = read("deploy/ghiseul-connector-sync.service");
+        let timer = read("deploy/ghiseul-connector-sync.timer");
+        assert!(service.contains("Type=oneshot"));
+        assert!(service.contains(
+            "ExecStart=/usr/local/bin/ghiseul-connector --config /etc/ghiseul-connector/ghiseul.toml sync\n"
+        ));
+        assert!(service.contains("Environment=GHISEUL_TRANSFER_KEY_FILE=%d/transfer.key"));
+        assert!(timer.contains("Unit=ghiseul-connector-sync.service"));
+        assert!(timer.contains("Persistent=yes"));
+        let dir = tempfile::tempdir().unwrap();
+        let unit = dir.path().join("ghiseul-connector-sync.service");
+        std::fs::write(
+            &unit,
+            service.replace(
+                "/usr/local/bin/ghiseul-connector",
+                env!("CARGO_BIN_EXE_ghiseul-connector"),
+            ),
+        )
+        .unwrap();
+        let timer_path = dir.path().join("ghiseul-connector-sync.timer");
+        std::fs::write(&timer_path, timer).unwrap();
+        let out = Command::new("systemd-analyze")
+            .arg("verify")
+            .arg(&unit)
+            .arg(&timer_path)
+            .output()
+            .expect("systemd-analyze (Debian package systemd) is needed for this test");
+        let printed = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            out.status.success() && printed.trim().is_empty(),
+            "{printed}"
+        );
+        let out = Command::new("systemd-analyze")
+            .args(["security", "--offline=true", "--no-pager"])
+            .arg(&unit)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let level: f64 = text
+            .lines()
+            .find_map(|l| l.split("Overall exposure level for ").nth(1))
+            .and_then(|rest| rest.split(": ").nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no exposure level in:\n{text}"));
+        assert!(level <= 2.0, "exposure {level}:\n{text}");
+    }
+}
