@@ -453,8 +453,10 @@ async fn two_runs_at_once_never_interleave(db: Db) {
         tokio::time::sleep(Duration::from_millis(100)).await;
         sync::run(&store, &s, Options::default()).await
     });
-    assert!(a.error.is_none(), "{:?}", a.error);
-    let e = format!("{:#}", b.error.expect("the second run refuses"));
+    // Whichever took the lock first (normally a) ran; the other refused.
+    let (ran, refused) = if a.error.is_none() { (a, b) } else { (b, a) };
+    assert!(ran.error.is_none(), "{:?}", ran.error);
+    let e = format!("{:#}", refused.error.expect("the other run refuses"));
     assert!(e.contains("another sync is running"), "{e}");
     {
         let held = sim.held.lock().unwrap();
@@ -567,7 +569,42 @@ async fn metrics_and_the_audit_show_each_run(db: Db) {
     assert_eq!((audited, faulted), (2, 1));
 }
 
+async fn timeouts_and_an_unreachable_server_are_retried_then_reported(db: Db) {
+    let (store, _dir) = store(db).await;
+    load(&store, 3, 0).await;
+    let mut slow = sim_config(&[]);
+    slow.delay = Duration::from_millis(2500);
+    let sim = Simulator::start(slow, "127.0.0.1:0").await.unwrap();
+    let s = TransferSettings {
+        retries: 1,
+        timeout_secs: 1,
+        ..settings(&sim)
+    };
+    let r = sync::run(&store, &s, Options::default()).await;
+    let e = format!("{:#}", r.error.as_ref().expect("every attempt timed out"));
+    assert!(e.contains("no answer") && e.contains("in time"), "{e}");
+    assert_eq!(r.retries, 1);
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/transfer", closed.local_addr().unwrap());
+    drop(closed);
+    let s = TransferSettings {
+        url,
+        retries: 2,
+        ..settings(&sim)
+    };
+    let r = sync::run(&store, &s, Options::default()).await;
+    let e = format!("{:#}", r.error.as_ref().expect("nobody answers"));
+    assert!(e.contains("cannot reach"), "{e}");
+    assert_eq!(r.retries, 2);
+    let runs = ghiseul_connector::store::transfer::recent_runs(&store, 2)
+        .await
+        .unwrap();
+    assert!(runs.iter().all(|r| r.outcome == "failed"), "{runs:?}");
+}
+
 on_every_backend!(
+    timeouts_and_an_unreachable_server_are_retried_then_reported,
     metrics_and_the_audit_show_each_run,
     full_sync_then_an_incremental_one_sends_only_what_changed_and_the_deletions,
     a_fault_on_packet_k_stops_the_run_and_the_next_run_completes_it_without_resending,

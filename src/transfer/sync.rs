@@ -25,7 +25,7 @@ use anyhow::{anyhow, Context};
 
 use super::client::{CallError, TransferClient};
 use super::records::{normalise, Packet, Persoana, Stergere, TipSuma};
-use super::settings::{Ready, TransferSettings};
+use super::settings::TransferSettings;
 use super::{iban, Kind, Operation, MAX_PACKET};
 use crate::rules::ident::Cui;
 use crate::rules::money::Bani;
@@ -299,11 +299,10 @@ impl Feed {
             if (rows.len() as i64) < want {
                 self.exhausted = true;
             }
-            for (i, row) in rows.iter().enumerate() {
+            for row in &rows {
                 if out.len() == MAX_PACKET {
-                    // Read again from here next time.
+                    // The rest of this page is read again, from the cursor, next time.
                     self.exhausted = false;
-                    let _ = i;
                     break;
                 }
                 self.data_cursor.clone_from(&row.data);
@@ -626,7 +625,7 @@ pub async fn run(store: &Store, settings: &TransferSettings, options: Options) -
         let mut result = Ok(());
         for kind in Kind::ALL {
             let mut k = KindReport::new(kind);
-            let r = run.sync_kind(&mut k, &ready).await;
+            let r = run.sync_kind(&mut k).await;
             report.kinds.push(k);
             if let Err(e) = r {
                 result = Err(e);
@@ -713,7 +712,7 @@ impl Run<'_> {
         r
     }
 
-    async fn sync_kind(&mut self, k: &mut KindReport, _ready: &Ready) -> anyhow::Result<()> {
+    async fn sync_kind(&mut self, k: &mut KindReport) -> anyhow::Result<()> {
         let kind = k.kind;
         let since = match self.call(kind.get_ultima(), None).await {
             Ok(s) => s,
