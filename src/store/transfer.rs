@@ -74,9 +74,8 @@ pub async fn tax_types_since(store: &Store, since: &str) -> Result<Vec<TaxTypeRo
 
 /// Up to `limit` taxpayers of one kind (persons: a 13-digit CNP/NIF; PFA: a CIF) still in
 /// the register, after the cursor (`data`, `cod`) in that order. The cursor (`D`, -1) starts
-/// at `data >= D`. The row-value comparison lets SQLite and PostgreSQL start the index scan
-/// at the cursor (a page costs its own rows, not all those before it); `data >= $1` gives
-/// MariaDB, which does not range-scan on row values, the same start to within one `data`.
+/// at `data >= D`. Each page starts its index scan at the cursor, so it costs its own rows,
+/// not all those before it.
 pub async fn taxpayers_after(
     store: &Store,
     persons: bool,
@@ -89,15 +88,28 @@ pub async fn taxpayers_after(
     } else {
         "LENGTH(cui) <> 13"
     };
-    let sql = format!(
-        "SELECT cod, cui, nume, adresa, data FROM taxpayers \
-         WHERE sters_la IS NULL AND {kind} AND data >= $1 AND (data, cod) > ($2, $3) \
-         ORDER BY data, cod LIMIT $4"
-    );
-    let sql = store.backend().sql(&sql);
-    let rows = sqlx::query(&sql)
-        .bind(after_data)
-        .bind(after_data)
+    // SQLite and PostgreSQL seek the (data, cod) index to a row value; adding `data >= $1`
+    // makes SQLite seek on `data` alone and walk every row of that `data` before the cursor
+    // (a whole register imported at once shares one: quadratic). MariaDB does not seek on
+    // row values but builds index ranges from the expanded form.
+    let b = store.backend();
+    let sql = match b {
+        Backend::Mysql => format!(
+            "SELECT cod, cui, nume, adresa, data FROM taxpayers \
+             WHERE sters_la IS NULL AND {kind} AND (data > ? OR (data = ? AND cod > ?)) \
+             ORDER BY data, cod LIMIT ?"
+        ),
+        _ => format!(
+            "SELECT cod, cui, nume, adresa, data FROM taxpayers \
+             WHERE sters_la IS NULL AND {kind} AND (data, cod) > ($1, $2) \
+             ORDER BY data, cod LIMIT $3"
+        ),
+    };
+    let mut query = sqlx::query(&sql).bind(after_data);
+    if b == Backend::Mysql {
+        query = query.bind(after_data);
+    }
+    let rows = query
         .bind(after_cod)
         .bind(limit)
         .fetch_all(store.pool())
@@ -228,7 +240,10 @@ pub struct Ack {
 }
 
 /// Notes that ghiseul.ro answered 0 to a packet of `kind` whose last record has `data`
-/// `mark` (deletions: the code) and `cod` `cursor_cod`.
+/// `mark` (deletions: the code) and `cod` `cursor_cod`, and extends the sync lock of
+/// `token` to `expires_at`, in one transaction (one commit a packet). False, with nothing
+/// written, when the lock is no longer this run's.
+#[allow(clippy::too_many_arguments)]
 pub async fn record_ack(
     store: &Store,
     kind: &str,
@@ -237,12 +252,33 @@ pub async fn record_ack(
     operation: &str,
     items: i64,
     run_id: i64,
-) -> Result<()> {
+    lock: (&str, &str),
+) -> Result<bool> {
+    let (token, expires_at) = lock;
+    let mut tx = store.pool().begin().await?;
     let b = store.backend();
     let now = now_utc();
     let local = crate::rules::clock::now()
         .format("%Y-%m-%d %H:%M:%S")
         .to_string();
+    let renew = b.sql("UPDATE sync_lock SET expires_at = $1 WHERE id = 1 AND token = $2");
+    let done = sqlx::query(&renew)
+        .bind(expires_at)
+        .bind(token)
+        .execute(&mut *tx)
+        .await?;
+    // MySQL counts only changed rows: a renewal within the same second changes nothing.
+    if done.rows_affected() == 0 {
+        let ours = b.sql("SELECT 1 FROM sync_lock WHERE id = 1 AND token = $1");
+        if sqlx::query(&ours)
+            .bind(token)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_none()
+        {
+            return Ok(false);
+        }
+    }
     // One statement either way: MySQL reports an UPDATE that changes nothing as 0 rows,
     // so "update, else insert" could insert twice.
     let sql = match b {
@@ -272,9 +308,10 @@ pub async fn record_ack(
         .bind(&now)
         .bind(&local)
         .bind(run_id)
-        .execute(store.pool())
+        .execute(&mut *tx)
         .await?;
-    Ok(())
+    tx.commit().await?;
+    Ok(true)
 }
 
 pub async fn acks(store: &Store) -> Result<Vec<Ack>> {
@@ -410,30 +447,6 @@ pub async fn try_lock(
         // Released in between: try once more.
         None => Box::pin(try_lock(store, token, holder, expires_at)).await,
     }
-}
-
-/// Extends the lock; false when it is no longer ours.
-pub async fn renew_lock(store: &Store, token: &str, expires_at: &str) -> Result<bool> {
-    let sql = store
-        .backend()
-        .sql("UPDATE sync_lock SET expires_at = $1 WHERE id = 1 AND token = $2");
-    let done = sqlx::query(&sql)
-        .bind(expires_at)
-        .bind(token)
-        .execute(store.pool())
-        .await?;
-    // MySQL counts only changed rows: a renewal within the same second changes nothing.
-    if done.rows_affected() == 1 {
-        return Ok(true);
-    }
-    let sql = store
-        .backend()
-        .sql("SELECT 1 FROM sync_lock WHERE id = 1 AND token = $1");
-    Ok(sqlx::query(&sql)
-        .bind(token)
-        .fetch_optional(store.pool())
-        .await?
-        .is_some())
 }
 
 pub async fn unlock(store: &Store, token: &str) -> Result<()> {

@@ -780,7 +780,7 @@ impl Run<'_> {
             k.sent += current.len() as u64;
             k.packets += 1;
             let (mark, cursor_cod) = mark(&current);
-            db::record_ack(
+            let still_ours = db::record_ack(
                 self.store,
                 kind.as_str(),
                 &mark,
@@ -788,10 +788,11 @@ impl Run<'_> {
                 op.name(),
                 current.len() as i64,
                 self.run_id,
+                (self.token, &utc_in(self.lease)),
             )
             .await
             .context("recording what ghiseul.ro acknowledged")?;
-            if !db::renew_lock(self.store, self.token, &utc_in(self.lease)).await? {
+            if !still_ours {
                 return Err(anyhow!(
                     "the sync lock was taken over by another run (this one was too slow): stopping"
                 ));
