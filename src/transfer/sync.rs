@@ -605,6 +605,9 @@ pub async fn run(store: &Store, settings: &TransferSettings, options: Options) -
         let run_id = db::start_run(store, "running")
             .await
             .context("recording the run")?;
+        if let Err(e) = db::refresh_statistics(store).await {
+            tracing::warn!(error = %e, "could not refresh the statistics of taxpayers (ANALYZE); reading may be slow");
+        }
         report.run_id = Some(run_id);
         let client = TransferClient::new(
             &settings.url,
