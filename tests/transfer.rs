@@ -763,9 +763,12 @@ mod cli {
             .unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "{text}");
+        assert!(text.contains("transfer_id_client     1234"), "{text}");
+        assert!(text.contains("transfer_key           set (***)"), "{text}");
+        let err = String::from_utf8_lossy(&out.stderr);
         assert!(
-            text.contains("transfer_id_client") || text.contains("id_client: Some(\n"),
-            "{text}"
+            !err.contains("GHISEUL_TRANSFER"),
+            "a transfer variable taken for a typo: {err}"
         );
         assert!(
             text.contains("https://www.ghiseul.ro/ghiseul_admin/public/transfer/transfer"),
