@@ -514,6 +514,11 @@ async fn dry_run_calls_nothing_and_status_shows_what_was_acknowledged(db: Db) {
     sync_ok(&store, &settings(&sim)).await;
     let status = sync::status(&store).await.unwrap();
     assert!(status.contains("transferPersoane of 4 item(s)"), "{status}");
+    // Times as every command shows them: Romanian time with its offset.
+    assert!(
+        status.contains(" +02:00 (run ") || status.contains(" +03:00 (run "),
+        "{status}"
+    );
     assert!(
         status.contains(" ok: sent tax types 3, persons 4, PFA 1, deletions 0"),
         "{status}"

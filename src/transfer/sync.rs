@@ -572,10 +572,10 @@ pub async fn run(store: &Store, settings: &TransferSettings, options: Options) -
         Ok(Ok(())) => {}
         Ok(Err(h)) => {
             let msg = anyhow!(
-                "another sync is running ({}, since {} UTC); this run does nothing. If that run died, its lock expires at {} UTC",
+                "another sync is running ({}, since {}); this run does nothing. If that run died, its lock expires at {}",
                 h.holder,
-                h.since,
-                h.expires_at
+                shown(&h.since),
+                shown(&h.expires_at)
             );
             if let Ok(id) = db::start_run(store, "running").await {
                 report.run_id = Some(id);
@@ -852,6 +852,14 @@ async fn dry_run(store: &Store, page: usize, report: &mut Report) -> anyhow::Res
     Ok(())
 }
 
+/// A UTC time of the sync tables as the command line shows every time: Romanian time with
+/// its offset (`rules::clock::show_utc`).
+fn shown(utc: &str) -> String {
+    chrono::NaiveDateTime::parse_from_str(utc, "%Y-%m-%d %H:%M:%S")
+        .map(|t| crate::rules::clock::show_utc(&t))
+        .unwrap_or_else(|_| utc.to_string())
+}
+
 /// `sync --status`: what ghiseul.ro last acknowledged per register, and the last runs.
 pub async fn status(store: &Store) -> anyhow::Result<String> {
     use std::fmt::Write as _;
@@ -860,7 +868,7 @@ pub async fn status(store: &Store) -> anyhow::Result<String> {
         .context("reading the sync tables (run `ghiseul-connector migrate` first)")?;
     let runs = db::recent_runs(store, 5).await?;
     let mut out = String::new();
-    let _ = writeln!(out, "Last acknowledged by ghiseul.ro (times UTC):");
+    let _ = writeln!(out, "Last acknowledged by ghiseul.ro:");
     for kind in Kind::ALL {
         match acks.iter().find(|a| a.kind == kind.as_str()) {
             Some(a) => {
@@ -876,7 +884,7 @@ pub async fn status(store: &Store) -> anyhow::Result<String> {
                     a.mark,
                     a.operation,
                     a.items,
-                    a.acknowledged_at,
+                    shown(&a.acknowledged_at),
                     a.run_id
                 );
             }
@@ -895,8 +903,8 @@ pub async fn status(store: &Store) -> anyhow::Result<String> {
             out,
             "  run {} {} → {} {}: sent tax types {}, persons {}, PFA {}, deletions {}; left out {}; {} retries{}",
             r.id,
-            r.started_at,
-            r.finished_at.as_deref().unwrap_or("…"),
+            shown(&r.started_at),
+            r.finished_at.as_deref().map_or_else(|| "…".to_string(), shown),
             r.outcome,
             c[0].sent,
             c[1].sent,
