@@ -276,12 +276,25 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let pool = state.service.store().pool();
+    let mut text = state.metrics.render(pool.size(), pool.num_idle());
+    // `sync` runs in its own process: its figures are read from its table (sync_runs).
+    let sync = tokio::time::timeout(
+        Duration::from_secs(2),
+        crate::store::transfer::metrics_text(state.service.store()),
+    )
+    .await;
+    if let Ok(Ok(sync)) = sync {
+        match text.rfind("# EOF") {
+            Some(at) => text.insert_str(at, &sync),
+            None => text.push_str(&sync),
+        }
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(pool.size(), pool.num_idle()),
+        text,
     )
         .into_response()
 }

@@ -20,3 +20,4 @@ pub mod rules;
 pub mod service;
 pub mod startup;
 pub mod store;
+pub mod transfer;

@@ -16,6 +16,7 @@ pub mod payment;
 pub mod register;
 mod sqlite;
 mod statement;
+pub mod transfer;
 
 pub use statement::DueRow;
 
