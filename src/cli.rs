@@ -114,6 +114,15 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Writes what was paid, for the tax system or a person.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Printable reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Users of the web console (`/admin/` on admin_listen).
+    #[command(subcommand)]
+    User(UserCommand),
     /// Calls a running server exactly as ghiseul.ro does and prints the verified answer.
     Call {
         /// The SOAP endpoint. Default: the configured public URL.
@@ -131,6 +140,28 @@ pub enum Command {
         #[command(subcommand)]
         operation: CallOperation,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportCommand {
+    /// One row per paid item (or, with --allocations, per debt component touched), each
+    /// with a growing sequence number. With --consumer NAME and --out FILE, takes exactly
+    /// the items that consumer has not taken yet, and remembers that only once FILE is
+    /// completely written, synced and renamed into place.
+    Payments(crate::payout::cli::PaymentsArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportCommand {
+    /// The day's receipts per account and tax type, the total and the exceptions.
+    Daily(crate::payout::cli::DailyArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Adds a console user, or sets a new password for one; asks for the password twice
+    /// (or reads one line from standard input with --password-stdin).
+    Add(crate::payout::cli::UserAddArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -297,6 +328,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let _ = std::io::stdout().write_all(out.as_bytes());
             Ok(())
         }
+        Command::Export(ExportCommand::Payments(args)) => {
+            crate::payout::cli::export_payments(file, args).await
+        }
+        Command::Report(ReportCommand::Daily(args)) => {
+            crate::payout::cli::report_daily(file, args).await
+        }
+        Command::User(UserCommand::Add(args)) => crate::payout::cli::user_add(file, args).await,
         Command::Sign { key, text } => {
             println!("{}", Signer::new(key.as_bytes()).sign(&text));
             Ok(())

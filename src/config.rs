@@ -36,6 +36,7 @@ pub struct FileConfig {
     pub max_in_flight: Option<usize>,
     pub log_format: Option<LogFormat>,
     pub audit_retention_days: Option<u32>,
+    pub institutie_nume: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -70,6 +71,8 @@ pub struct Config {
     pub max_in_flight: usize,
     pub log_format: LogFormat,
     pub audit_retention_days: u32,
+    /// The institution's name, printed on the daily report and the console.
+    pub institutie_nume: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,6 +106,7 @@ impl std::fmt::Debug for Config {
             .field("max_in_flight", &self.max_in_flight)
             .field("log_format", &self.log_format)
             .field("audit_retention_days", &self.audit_retention_days)
+            .field("institutie_nume", &self.institutie_nume)
             .finish()
     }
 }
@@ -277,6 +281,9 @@ impl Config {
                 file.audit_retention_days,
                 365,
             )?,
+            institutie_nume: env("GHISEUL_INSTITUTIE_NUME")
+                .or(file.institutie_nume)
+                .unwrap_or_default(),
         })
     }
 }

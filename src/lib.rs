@@ -13,6 +13,7 @@ pub mod http;
 pub mod import;
 pub mod messages;
 pub mod metrics;
+pub mod payout;
 pub mod protocol;
 pub mod rules;
 pub mod service;

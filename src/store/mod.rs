@@ -10,6 +10,7 @@
 //! the difference is spelled out here.
 
 pub mod audit;
+pub mod payout;
 pub mod register;
 mod sqlite;
 
