@@ -257,12 +257,20 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
 
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let pool = state.service.store().pool();
+    let mut text = state.metrics.render(pool.size(), pool.num_idle());
+    // The age of the last ghiseul.ro request and the open exceptions (issue 13), before
+    // the closing `# EOF`.
+    let extra = crate::console::metrics_text(state.service.store()).await;
+    match text.strip_suffix("# EOF\n") {
+        Some(head) => text = format!("{head}{extra}# EOF\n"),
+        None => text.push_str(&extra),
+    }
     (
         [(
             header::CONTENT_TYPE,
             "text/plain; version=0.0.4; charset=utf-8",
         )],
-        state.metrics.render(pool.size(), pool.num_idle()),
+        text,
     )
         .into_response()
 }

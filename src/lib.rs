@@ -7,6 +7,7 @@
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod console;
 pub mod demo;
 pub mod fault;
 pub mod http;

@@ -520,3 +520,239 @@ pub async fn user_hash(store: &Store, name: &str) -> Result<Option<String>> {
         None => Ok(None),
     }
 }
+
+/// `CAST(x AS BIGINT)` in the backend's spelling (SUMs are NUMERIC on PostgreSQL and
+/// DECIMAL on MySQL, which the `Any` driver cannot decode).
+fn bigint(b: Backend, expr: &str) -> String {
+    match b {
+        Backend::Mysql => format!("CAST({expr} AS SIGNED)"),
+        _ => format!("CAST({expr} AS BIGINT)"),
+    }
+}
+
+/// Payments recorded at or after `since` (local time): how many and their sum in bani.
+pub async fn payments_since(store: &Store, since: &str) -> Result<(i64, i64)> {
+    let b = store.backend();
+    let sql = format!(
+        "SELECT COUNT(*), {} FROM payments WHERE recorded_at >= $1",
+        bigint(b, "COALESCE(SUM(total), 0)")
+    );
+    let row = sqlx::query(&b.sql(&sql))
+        .bind(since)
+        .fetch_one(store.pool())
+        .await?;
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+/// The time (UTC, 'YYYY-MM-DD HH:MM:SS.mmm') of the last SOAP request that passed the
+/// guards, from the audit table.
+pub async fn last_request(store: &Store) -> Result<Option<String>> {
+    let row = sqlx::query("SELECT MAX(at) FROM audit_log WHERE outcome <> 'refused'")
+        .fetch_one(store.pool())
+        .await?;
+    Ok(opt_text(&row, 0)?)
+}
+
+/// SOAP requests answered with a fault since `since` (UTC).
+pub async fn faults_since(store: &Store, since: &str) -> Result<i64> {
+    let sql = store
+        .backend()
+        .sql("SELECT COUNT(*) FROM audit_log WHERE outcome = 'fault' AND at >= $1");
+    Ok(sqlx::query(&sql)
+        .bind(since)
+        .fetch_one(store.pool())
+        .await?
+        .try_get(0)?)
+}
+
+/// How many exceptions nobody has handled yet.
+pub async fn open_exceptions(store: &Store) -> Result<i64> {
+    let sql = "SELECT \
+        (SELECT COUNT(*) FROM payment_journal j \
+          WHERE j.outcome NOT IN ('recorded', 'retry', 'pending') AND NOT EXISTS \
+            (SELECT 1 FROM exceptions_handled h WHERE h.kind = 'journal' AND h.ref_id = j.id)) \
+      + (SELECT COUNT(*) FROM credits c WHERE NOT EXISTS \
+            (SELECT 1 FROM exceptions_handled h WHERE h.kind = 'credit' AND h.ref_id = c.id))";
+    let row = sqlx::query(sql).fetch_one(store.pool()).await?;
+    // PostgreSQL adds two bigints to a bigint, MySQL to a DECIMAL-free BIGINT too.
+    Ok(row.try_get::<i64, _>(0)?)
+}
+
+/// A payment as the console lists it.
+#[derive(Clone, Debug)]
+pub struct PaymentRow {
+    pub id: i64,
+    pub order_no: i64,
+    pub recorded_at: String,
+    pub data: String,
+    pub cui: String,
+    pub nume: String,
+    pub total: i64,
+    pub journal_id: i64,
+}
+
+/// What the console searches by; every part optional.
+#[derive(Clone, Debug, Default)]
+pub struct Search {
+    pub order_no: Option<i64>,
+    pub cui: Option<String>,
+    /// Local times.
+    pub from: Option<String>,
+    pub before: Option<String>,
+}
+
+const PAYMENT_COLUMNS: &str =
+    "p.id, p.order_no, p.recorded_at, p.data, p.cui, t.nume, p.total, p.journal_id \
+     FROM payments p JOIN taxpayers t ON t.cui = p.cui";
+
+fn payment_row(r: &sqlx::any::AnyRow) -> Result<PaymentRow> {
+    Ok(PaymentRow {
+        id: r.try_get(0)?,
+        order_no: r.try_get(1)?,
+        recorded_at: text(r, 2)?,
+        data: text(r, 3)?,
+        cui: text(r, 4)?,
+        nume: text(r, 5)?,
+        total: r.try_get(6)?,
+        journal_id: r.try_get(7)?,
+    })
+}
+
+/// The newest 200 payments matching `s`.
+pub async fn search(store: &Store, s: &Search) -> Result<Vec<PaymentRow>> {
+    let b = store.backend();
+    let sql = format!(
+        "SELECT {PAYMENT_COLUMNS} \
+         WHERE ($1 = 0 OR p.order_no = $2) AND ($3 = '' OR p.cui = $4) \
+           AND p.recorded_at >= $5 AND p.recorded_at < $6 \
+         ORDER BY p.recorded_at DESC, p.id DESC LIMIT 200"
+    );
+    let order = s.order_no.unwrap_or(0);
+    let cui = s.cui.clone().unwrap_or_default();
+    let rows = sqlx::query(&b.sql(&sql))
+        .bind(order)
+        .bind(order)
+        .bind(cui.clone())
+        .bind(cui)
+        .bind(s.from.clone().unwrap_or_else(|| "0000".into()))
+        .bind(s.before.clone().unwrap_or_else(|| "9999".into()))
+        .fetch_all(store.pool())
+        .await?;
+    rows.iter().map(payment_row).collect()
+}
+
+/// One payment with everything about it.
+#[derive(Clone, Debug)]
+pub struct PaymentDetail {
+    pub payment: PaymentRow,
+    /// (id_tip_suma, tax type, iban, valoare)
+    pub items: Vec<(i64, String, String, i64)>,
+    pub applied: Vec<Applied>,
+    /// The journal row: received_at, order, cui, data, sume, outcome, detail.
+    pub journal: Vec<(String, String)>,
+}
+
+pub async fn payment_detail(store: &Store, id: i64) -> Result<Option<PaymentDetail>> {
+    let b = store.backend();
+    let sql = format!("SELECT {PAYMENT_COLUMNS} WHERE p.id = $1");
+    let Some(row) = sqlx::query(&b.sql(&sql))
+        .bind(id)
+        .fetch_optional(store.pool())
+        .await?
+    else {
+        return Ok(None);
+    };
+    let payment = payment_row(&row)?;
+    let items = sqlx::query(&b.sql(
+        "SELECT i.id_tip_suma, t.nume, t.iban, i.valoare FROM payment_items i \
+         JOIN tax_types t ON t.id_tip_suma = i.id_tip_suma WHERE i.payment_id = $1 ORDER BY i.id",
+    ))
+    .bind(id)
+    .fetch_all(store.pool())
+    .await?
+    .iter()
+    .map(|r| Ok((r.try_get(0)?, text(r, 1)?, text(r, 2)?, r.try_get(3)?)))
+    .collect::<Result<Vec<_>>>()?;
+    let mut applied = Vec::new();
+    for r in sqlx::query(&b.sql(
+        "SELECT d.id_tip_suma, a.component, a.amount, d.id_debit, d.descriere, d.scadenta \
+         FROM allocations a JOIN debts d ON d.id = a.debt_id WHERE a.payment_id = $1 ORDER BY a.id",
+    ))
+    .bind(id)
+    .fetch_all(store.pool())
+    .await?
+    {
+        applied.push(Applied {
+            payment_id: id,
+            id_tip_suma: r.try_get(0)?,
+            component: text(&r, 1)?,
+            amount: r.try_get(2)?,
+            id_debit: opt_text(&r, 3)?,
+            descriere: text(&r, 4)?,
+            scadenta: text(&r, 5)?,
+        });
+    }
+    for r in sqlx::query(
+        &b.sql("SELECT id_tip_suma, amount FROM credits WHERE payment_id = $1 ORDER BY id"),
+    )
+    .bind(id)
+    .fetch_all(store.pool())
+    .await?
+    {
+        applied.push(Applied {
+            payment_id: id,
+            id_tip_suma: r.try_get(0)?,
+            component: "credit".into(),
+            amount: r.try_get(1)?,
+            id_debit: None,
+            descriere: String::new(),
+            scadenta: String::new(),
+        });
+    }
+    let journal = match sqlx::query(&b.sql(
+        "SELECT received_at, order_text, cui_text, data_text, sume_text, outcome, \
+                COALESCE(detail, '') FROM payment_journal WHERE id = $1",
+    ))
+    .bind(payment.journal_id)
+    .fetch_optional(store.pool())
+    .await?
+    {
+        Some(r) => [
+            "received_at",
+            "order",
+            "cui",
+            "data",
+            "sume",
+            "outcome",
+            "detail",
+        ]
+        .iter()
+        .enumerate()
+        .map(|(i, k)| Ok((k.to_string(), text(&r, i)?)))
+        .collect::<Result<Vec<_>>>()?,
+        None => Vec::new(),
+    };
+    Ok(Some(PaymentDetail {
+        payment,
+        items,
+        applied,
+        journal,
+    }))
+}
+
+/// Payments per day (local date 'YYYY-MM-DD') since `since`: (day, count, sum in bani).
+pub async fn per_day(store: &Store, since: &str) -> Result<Vec<(String, i64, i64)>> {
+    let b = store.backend();
+    let sql = format!(
+        "SELECT SUBSTR(recorded_at, 1, 10) AS zi, COUNT(*), {} FROM payments \
+         WHERE recorded_at >= $1 GROUP BY SUBSTR(recorded_at, 1, 10) ORDER BY 1",
+        bigint(b, "SUM(total)")
+    );
+    let rows = sqlx::query(&b.sql(&sql))
+        .bind(since)
+        .fetch_all(store.pool())
+        .await?;
+    rows.iter()
+        .map(|r| Ok((text(r, 0)?, r.try_get(1)?, r.try_get(2)?)))
+        .collect()
+}
