@@ -365,3 +365,54 @@ fn cli_errors_say_what_to_do() {
     assert_ne!(code, 0);
     assert!(err.contains("--excel is a form of CSV"), "{err}");
 }
+
+#[test]
+fn user_add_stores_an_argon2_hash_and_refuses_short_passwords() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = format!("sqlite://{}", dir.path().join("g.db").display());
+    let mut c = bin(&db);
+    c.args(["user", "add", "ana", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    use std::io::Write as _;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"o-parola-destul-de-lunga\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let conn = rusqlite::Connection::open(dir.path().join("g.db")).unwrap();
+    let hash: String = conn
+        .query_row(
+            "SELECT password_hash FROM console_users WHERE name = 'ana'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(ghiseul_connector::payout::cli::verify_password(
+        "o-parola-destul-de-lunga",
+        &hash
+    ));
+    assert!(!ghiseul_connector::payout::cli::verify_password(
+        "alta", &hash
+    ));
+
+    let mut c = bin(&db);
+    c.args(["user", "add", "ion", "--password-stdin"])
+        .stdin(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = c.spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"scurta\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 10 characters"));
+}

@@ -155,6 +155,8 @@ impl Console {
 
     fn failed(&self, keys: &[String]) {
         let mut f = self.failures.lock().unwrap();
+        // Forget what no longer counts, so that guessing names cannot grow the map forever.
+        f.retain(|_, list| list.last().is_some_and(|t| t.elapsed() < FAILURE_WINDOW));
         for k in keys {
             f.entry(k.clone()).or_default().push(Instant::now());
         }
@@ -295,14 +297,18 @@ async fn login(
         );
     }
     let t = token();
-    c.sessions.lock().unwrap().insert(
-        t.clone(),
-        Session {
-            user: name.clone(),
-            csrf: token(),
-            seen: Instant::now(),
-        },
-    );
+    {
+        let mut sessions = c.sessions.lock().unwrap();
+        sessions.retain(|_, s| s.seen.elapsed() <= SESSION_IDLE);
+        sessions.insert(
+            t.clone(),
+            Session {
+                user: name.clone(),
+                csrf: token(),
+                seen: Instant::now(),
+            },
+        );
+    }
     let _ = sql::audit(&c.store, &name, "console login", &peer.ip().to_string()).await;
     let mut r = Redirect::to("/admin/").into_response();
     let sec = secure(&headers);
