@@ -334,7 +334,68 @@ async fn exceptions_appear_and_can_be_handled(db: Db) {
     assert!(audit[0].detail.contains("sunat la ghiseul.ro"));
 }
 
+/// Exports run again and again while payments arrive from several clients at once: each
+/// item is in exactly one file, and the files add up to what was paid.
+async fn exports_during_concurrent_payments_take_each_item_once(db: Db) {
+    let app = std::sync::Arc::new(TestApp::spawn(db).await);
+    let dir = tempfile::tempdir().unwrap();
+    let mut payers = Vec::new();
+    for (w, cui) in [POPESCU, POPA, FIRMA, IONESCU].into_iter().enumerate() {
+        let app = app.clone();
+        payers.push(tokio::spawn(async move {
+            for i in 0..12 {
+                let order = format!("{}", 5000 + w * 100 + i);
+                assert!(expect_ok(
+                    app.pay(&order, cui, &[("1", "1.25"), ("7", "0.50")]).await
+                ));
+            }
+        }));
+    }
+    let url = app.database_url.clone();
+    let path = dir.path().to_path_buf();
+    let exporter = tokio::task::spawn_blocking(move || {
+        let mut n = 0;
+        while n < 8 {
+            n += 1;
+            ok(bin(&url)
+                .args(["export", "payments", "--consumer", "c", "--out"])
+                .arg(path.join(format!("{n:03}.csv"))));
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        n
+    });
+    for p in payers {
+        p.await.unwrap();
+    }
+    let n = exporter.await.unwrap() + 1;
+    ok(bin(&app.database_url)
+        .args(["export", "payments", "--consumer", "c", "--out"])
+        .arg(dir.path().join(format!("{n:03}.csv"))));
+    let files: Vec<std::path::PathBuf> = (1..=n)
+        .map(|i| dir.path().join(format!("{i:03}.csv")))
+        .collect();
+    let refs: Vec<&Path> = files.iter().map(|p| p.as_path()).collect();
+    let seqs = seqs_in(&refs);
+    let items = app.scalar("SELECT COUNT(*) FROM payment_items").await;
+    assert_eq!(items, 96);
+    assert_eq!(
+        seqs,
+        (1..=items).collect::<Vec<_>>(),
+        "each item exactly once, in order"
+    );
+    let mut sum = 0;
+    for f in &files {
+        for line in std::fs::read_to_string(f).unwrap().lines().skip(1) {
+            let amount = line.split(',').nth(9).unwrap();
+            let (l, b) = amount.split_once('.').unwrap();
+            sum += l.parse::<i64>().unwrap() * 100 + b.parse::<i64>().unwrap();
+        }
+    }
+    assert_eq!(sum, app.scalar("SELECT SUM(total) FROM payments").await);
+}
+
 on_every_backend!(
+    exports_during_concurrent_payments_take_each_item_once,
     export_equals_what_was_paid,
     consumer_cursor_survives_crashes,
     daily_report_totals_equal_the_export,
