@@ -168,6 +168,9 @@ async fn pages_answer_on_every_backend(db: Db) {
         csv.lines().last().unwrap().ends_with(",TOTAL,,,3,750.00"),
         "{csv}"
     );
+    let (s, pdf) = get("/admin/raport.pdf").await;
+    assert_eq!(s, 200);
+    assert!(pdf.starts_with("%PDF-"));
     let (s, svg) = get("/admin/grafic.svg").await;
     assert_eq!(s, 200);
     assert_eq!(svg.matches("class=\"zi\"").count(), 90);

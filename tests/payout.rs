@@ -283,6 +283,28 @@ async fn daily_report_totals_equal_the_export(db: Db) {
     assert!(html.contains("size: A4"));
     assert!(html.contains("ordin duplicat cu alt conținut"));
 
+    // The PDF: A4, the font embedded, and (when poppler's pdftotext is installed) the
+    // same total and diacritics as text.
+    let pdf = tempfile::NamedTempFile::new().unwrap();
+    ok(bin(&app.database_url)
+        .args([
+            "report", "daily", "--date", &today, "--format", "pdf", "--out",
+        ])
+        .arg(pdf.path()));
+    let bytes = std::fs::read(pdf.path()).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"));
+    let raw = String::from_utf8_lossy(&bytes);
+    assert!(raw.contains("595.27"), "A4 width in points");
+    assert!(raw.contains("FontFile2"), "the font is embedded");
+    if let Ok(out) = Command::new("pdftotext").arg(pdf.path()).arg("-").output() {
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("880,50") && text.contains("Primăria Test"),
+            "{text}"
+        );
+        assert!(text.contains("încasări"), "{text}");
+    }
+
     let (code, _, err) =
         run(bin(&app.database_url).args(["report", "daily", "--date", "1.12.2026"]));
     assert_ne!(code, 0);

@@ -65,6 +65,7 @@ pub fn router(store: Store, institution: String) -> Router {
         .route("/admin/raport", get(pages::report))
         .route("/admin/raport.csv", get(pages::report_csv))
         .route("/admin/raport.html", get(pages::report_print))
+        .route("/admin/raport.pdf", get(pages::report_pdf))
         .route("/admin/grafic", get(pages::chart_page))
         .route("/admin/grafic.svg", get(pages::chart_svg))
         .with_state(state)

@@ -544,7 +544,7 @@ pub async fn report(
             let r = tri!(report::daily(&c.store, d, &c.institution).await);
             let _ = write!(
                 body,
-                "<p>Ziua {}: <a href=\"/admin/raport.csv?data={d}\">descarcă CSV</a> · <a href=\"/admin/raport.html?data={d}\">versiunea de tipărit (A4)</a></p>{}",
+                "<p>Ziua {}: <a href=\"/admin/raport.csv?data={d}\">descarcă CSV</a> · <a href=\"/admin/raport.pdf?data={d}\">descarcă PDF</a> · <a href=\"/admin/raport.html?data={d}\">versiunea de tipărit (A4)</a></p>{}",
                 d.format("%d.%m.%Y"),
                 report::html_body(&r)
             );
@@ -589,6 +589,30 @@ pub async fn report_print(
     };
     let r = tri!(report::daily(&c.store, d, &c.institution).await);
     html_response(StatusCode::OK, report::html(&r))
+}
+
+pub async fn report_pdf(
+    State(c): State<Arc<Console>>,
+    headers: HeaderMap,
+    Query(q): Query<DayQuery>,
+) -> Response {
+    let _u = user_or_login!(c, headers);
+    let Ok(d) = day_of(&q) else {
+        return (StatusCode::BAD_REQUEST, "data: zz.ll.aaaa").into_response();
+    };
+    let r = tri!(report::daily(&c.store, d, &c.institution).await);
+    let pdf = tri!(crate::payout::pdf::render(&r));
+    let mut resp = pdf.into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"borderou-{d}.pdf\"")) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    security_headers(h);
+    resp
 }
 
 pub async fn chart_page(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response {

@@ -45,7 +45,7 @@ pub struct DailyArgs {
     /// The day, YYYY-MM-DD (Romanian time). Default: today.
     #[arg(long, value_name = "DATE")]
     pub date: Option<String>,
-    /// csv or html (printable, A4).
+    /// csv, html (printable, A4) or pdf (A4; needs --out).
     #[arg(long, value_enum, default_value = "html")]
     pub format: ReportFormat,
     /// Write to FILE instead of standard output.
@@ -57,6 +57,7 @@ pub struct DailyArgs {
 pub enum ReportFormat {
     Csv,
     Html,
+    Pdf,
 }
 
 #[derive(clap::Args, Debug)]
@@ -128,6 +129,12 @@ pub async fn export_payments(file: FileConfig, a: PaymentsArgs) -> anyhow::Resul
 }
 
 pub async fn report_daily(file: FileConfig, a: DailyArgs) -> anyhow::Result<()> {
+    if a.format == ReportFormat::Pdf && a.out.is_none() {
+        use std::io::IsTerminal as _;
+        if std::io::stdout().is_terminal() {
+            bail!("a PDF on the terminal is unreadable: add --out borderou.pdf");
+        }
+    }
     let day = match &a.date {
         Some(d) => date(d, "--date")?,
         None => crate::rules::clock::now().date_naive(),
@@ -136,16 +143,17 @@ pub async fn report_daily(file: FileConfig, a: DailyArgs) -> anyhow::Result<()> 
     let d = report::daily(&store, day, &config.institutie_nume)
         .await
         .context("reading the day's payments (run `ghiseul-connector migrate` if the database predates reports)")?;
-    let text = match a.format {
-        ReportFormat::Csv => report::csv(&d)?,
-        ReportFormat::Html => report::html(&d),
+    let bytes = match a.format {
+        ReportFormat::Csv => report::csv(&d)?.into_bytes(),
+        ReportFormat::Html => report::html(&d).into_bytes(),
+        ReportFormat::Pdf => super::pdf::render(&d)?,
     };
     match &a.out {
-        Some(path) => std::fs::write(path, text)
+        Some(path) => std::fs::write(path, bytes)
             .with_context(|| format!("cannot write {}", path.display()))?,
         None => {
             use std::io::Write as _;
-            let _ = std::io::stdout().write_all(text.as_bytes());
+            let _ = std::io::stdout().write_all(&bytes);
         }
     }
     Ok(())

@@ -2,6 +2,7 @@
 //! per consumer, and the daily receipts report.
 
 pub mod cli;
+pub mod pdf;
 pub mod report;
 
 use std::collections::HashMap;
