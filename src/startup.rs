@@ -92,6 +92,7 @@ impl Application {
             admin = admin.merge(crate::console::router(
                 store.clone(),
                 config.institutie_nume.clone(),
+                config.trusted_proxies.clone(),
             ));
         }
         Ok(Application {

@@ -33,6 +33,8 @@ async fn console(db: Db) -> Console {
         .unwrap();
     config.admin_listen = Some(admin.to_string());
     config.institutie_nume = "Primăria Municipiului Test".into();
+    // As behind a local nginx: X-Forwarded-For names the browser.
+    config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     let app = TestApp::spawn_with(config, dir).await;
     load_register(&app.store).await;
     let hash = ghiseul_connector::payout::cli::hash_password(PASSWORD).unwrap();
@@ -221,6 +223,53 @@ async fn pages_answer_on_every_backend(db: Db) {
 }
 
 on_every_backend!(pages_answer_on_every_backend);
+
+/// Behind a proxy, the lockout counts the browser's address (X-Forwarded-For), so one
+/// person's typos do not lock the whole office out.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lockout_counts_the_forwarded_address_behind_a_proxy() {
+    let c = console(Db::Sqlite).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = format!("http://{}", c.admin);
+    let attempt = |from: &'static str, user: &'static str, password: &'static str| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            let form = http
+                .get(format!("{base}/admin/autentificare"))
+                .send()
+                .await
+                .unwrap();
+            let pre = cookie_of(&form, "ghiseul_autentificare").unwrap();
+            let csrf = pre.split_once('=').unwrap().1.to_string();
+            http.post(format!("{base}/admin/autentificare"))
+                .header("cookie", &pre)
+                .header("x-forwarded-for", from)
+                .form(&[("utilizator", user), ("parola", password), ("csrf", &csrf)])
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }
+    };
+    for _ in 0..5 {
+        assert_eq!(attempt("192.0.2.1", "nimeni", "gresit-gresit").await, 401);
+    }
+    assert_eq!(
+        attempt("192.0.2.1", "ana", PASSWORD).await,
+        429,
+        "that address is locked out"
+    );
+    assert_eq!(
+        attempt("192.0.2.2", "ana", PASSWORD).await,
+        303,
+        "another desk is not"
+    );
+}
 
 // ---------------------------------------------------------------------------------------
 // The browser.

@@ -38,6 +38,9 @@ struct Session {
 
 pub struct Console {
     store: Store,
+    /// Proxies whose X-Forwarded-For names the browser (nginx in front): the lockout by
+    /// address must count the office's computers, not the proxy.
+    trusted_proxies: Vec<ipnet::IpNet>,
     institution: String,
     sessions: Mutex<HashMap<String, Session>>,
     /// Recent failed logins per `user:NAME` and `ip:ADDR`.
@@ -45,9 +48,10 @@ pub struct Console {
 }
 
 /// The console's routes, to be merged into the admin listener's router only.
-pub fn router(store: Store, institution: String) -> Router {
+pub fn router(store: Store, institution: String, trusted_proxies: Vec<ipnet::IpNet>) -> Router {
     let state = Arc::new(Console {
         store,
+        trusted_proxies,
         institution,
         sessions: Mutex::new(HashMap::new()),
         failures: Mutex::new(HashMap::new()),
@@ -135,6 +139,26 @@ impl Console {
     fn user_for_form(&self, headers: &HeaderMap, csrf: &str) -> Option<User> {
         self.user(headers)
             .filter(|u| constant_time_eq(&u.csrf, csrf))
+    }
+
+    /// The browser's address: the peer, or behind a trusted proxy the last address of
+    /// X-Forwarded-For that is not itself a trusted proxy.
+    fn client_ip(&self, peer: std::net::IpAddr, headers: &HeaderMap) -> std::net::IpAddr {
+        let trusted = |ip: &std::net::IpAddr| self.trusted_proxies.iter().any(|n| n.contains(ip));
+        if !trusted(&peer) {
+            return peer;
+        }
+        headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|s| s.trim().parse().ok())
+            .collect::<Vec<std::net::IpAddr>>()
+            .into_iter()
+            .rev()
+            .find(|ip| !trusted(ip))
+            .unwrap_or(peer)
     }
 
     /// Minutes left of a lockout of any of `keys`.
@@ -253,13 +277,14 @@ async fn login(
         );
     }
     let name = f.utilizator.trim().to_string();
-    let keys = [format!("user:{name}"), format!("ip:{}", peer.ip())];
+    let client = c.client_ip(peer.ip(), &headers);
+    let keys = [format!("user:{name}"), format!("ip:{client}")];
     if let Some(minutes) = c.locked(&keys) {
         let _ = sql::audit(
             &c.store,
             &name,
             "console login throttled",
-            &peer.ip().to_string(),
+            &client.to_string(),
         )
         .await;
         return login_page(
@@ -288,7 +313,7 @@ async fn login(
             &c.store,
             &name,
             "console login refused",
-            &peer.ip().to_string(),
+            &client.to_string(),
         )
         .await;
         return login_page(
@@ -310,7 +335,7 @@ async fn login(
             },
         );
     }
-    let _ = sql::audit(&c.store, &name, "console login", &peer.ip().to_string()).await;
+    let _ = sql::audit(&c.store, &name, "console login", &client.to_string()).await;
     let mut r = Redirect::to("/admin/").into_response();
     let sec = secure(&headers);
     for v in [
