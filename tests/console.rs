@@ -170,6 +170,12 @@ async fn pages_answer_on_every_backend(db: Db) {
         csv.lines().last().unwrap().ends_with(",TOTAL,,,3,750.00"),
         "{csv}"
     );
+    let (s, activity) = get("/admin/activitate").await;
+    assert_eq!(s, 200);
+    assert!(
+        activity.contains("<td>ana</td><td>autentificare</td>"),
+        "{activity}"
+    );
     let (s, pdf) = get("/admin/raport.pdf").await;
     assert_eq!(s, 200);
     assert!(pdf.starts_with("%PDF-"));

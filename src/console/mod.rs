@@ -71,6 +71,7 @@ pub fn router(store: Store, institution: String, trusted_proxies: Vec<ipnet::IpN
         .route("/admin/raport.html", get(pages::report_print))
         .route("/admin/raport.pdf", get(pages::report_pdf))
         .route("/admin/grafic", get(pages::chart_page))
+        .route("/admin/activitate", get(pages::activity))
         .route("/admin/grafic.svg", get(pages::chart_svg))
         .with_state(state)
 }

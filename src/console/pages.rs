@@ -54,7 +54,8 @@ fn page(c: &Console, u: &User, title: &str, body: &str) -> Response {
          <header><span class=\"inst\">{inst}</span><nav aria-label=\"Meniu\">\
          <a href=\"/admin/\">Astăzi</a><a href=\"/admin/plati\">Plăți</a>\
          <a href=\"/admin/exceptii\">Excepții</a><a href=\"/admin/persoana\">Situația unei persoane</a>\
-         <a href=\"/admin/raport\">Raport zilnic</a><a href=\"/admin/grafic\">Grafic</a></nav>\
+         <a href=\"/admin/raport\">Raport zilnic</a><a href=\"/admin/grafic\">Grafic</a>\
+         <a href=\"/admin/activitate\">Activitate</a></nav>\
          <form method=\"post\" action=\"/admin/iesire\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          {user} <button type=\"submit\">Ieșire</button></form></header>\
          <main><h1>{t}</h1>{body}</main></body></html>\n",
@@ -688,4 +689,46 @@ async fn chart(c: &Console) -> Result<String, crate::store::Error> {
     }
     s.push_str("</svg>");
     Ok(s)
+}
+
+/// What an action of the admin audit is called in Romanian.
+fn action_ro(a: &str) -> &str {
+    match a {
+        "export payments" => "export plăți",
+        "exception handled" => "excepție rezolvată",
+        "console login" => "autentificare",
+        "console login refused" => "autentificare refuzată",
+        "console login throttled" => "autentificare blocată (prea multe încercări)",
+        "user add" => "utilizator adăugat",
+        other => other,
+    }
+}
+
+/// The last 200 actions of people: exports, exceptions handled, logins.
+pub async fn activity(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response {
+    let u = user_or_login!(c, headers);
+    let rows = tri!(sql::audit_rows(&c.store, 200).await);
+    let mut body = String::from(
+        "<p>Exporturile, excepțiile rezolvate și autentificările, cele mai noi primele (ora României).</p>\
+         <table><thead><tr><th>Când</th><th>Cine</th><th>Ce</th><th>Detalii</th></tr></thead><tbody>",
+    );
+    for r in &rows {
+        let local = chrono::NaiveDateTime::parse_from_str(&r.at, "%Y-%m-%d %H:%M:%S")
+            .map(|t| {
+                t.and_utc()
+                    .with_timezone(&chrono_tz::Europe::Bucharest)
+                    .format("%d.%m.%Y %H:%M:%S")
+                    .to_string()
+            })
+            .unwrap_or_else(|_| r.at.clone());
+        let _ = write!(
+            body,
+            "<tr><td>{local}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(&r.actor),
+            esc(action_ro(&r.action)),
+            esc(&r.detail)
+        );
+    }
+    body.push_str("</tbody></table>");
+    page(&c, &u, "Activitate", &body)
 }
