@@ -449,13 +449,20 @@ impl Browser {
             .to_string()
     }
 
+    /// A PNG of the page. Into `GHISEUL_TEST_SCREENSHOTS` when set (the README's images:
+    /// `GHISEUL_TEST_SCREENSHOTS=docs/img cargo test --test console`), else into the
+    /// browser's temporary folder, so that a test run changes no file of the repository.
     fn screenshot(&mut self, name: &str) {
         use base64::Engine as _;
         let r = self.call("Page.captureScreenshot", json!({"format": "png"}));
         let png = base64::engine::general_purpose::STANDARD
             .decode(r["data"].as_str().unwrap())
             .unwrap();
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/img");
+        assert!(png.starts_with(b"\x89PNG"), "a PNG");
+        let dir = match std::env::var("GHISEUL_TEST_SCREENSHOTS") {
+            Ok(d) if !d.is_empty() => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(d),
+            _ => self._profile.path().join("screenshots"),
+        };
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(name), png).unwrap();
     }
