@@ -431,6 +431,21 @@ fn cli_errors_say_what_to_do() {
     let (code, _, err) = run(bin(&db).args(["export", "payments", "--consumer", "x"]));
     assert_ne!(code, 0);
     assert!(err.contains("--consumer needs --out FILE"), "{err}");
+    let out = dir.path().join("x.csv");
+    let (code, _, err) = run(bin(&db)
+        .args([
+            "export",
+            "payments",
+            "--consumer",
+            "x",
+            "--from",
+            "2026-12-01",
+            "--out",
+        ])
+        .arg(&out));
+    assert_ne!(code, 0);
+    assert!(err.contains("cannot be used with --consumer"), "{err}");
+    assert!(!out.exists());
     let (code, _, err) = run(bin(&db).args(["export", "payments", "--from", "2026-13-01"]));
     assert_ne!(code, 0);
     assert!(err.contains("YYYY-MM-DD"), "{err}");

@@ -307,6 +307,9 @@ pub async fn export(
     if req.consumer.is_some() && req.after.is_some() {
         bail!("--after and --consumer both say where to start: the consumer's cursor does; drop --after (or export without --consumer)");
     }
+    if req.consumer.is_some() && (req.from.is_some() || req.to.is_some()) {
+        bail!("--from/--to cannot be used with --consumer: the cursor moves past every item up to the last one written, so items outside the dates would never be taken; drop the dates (the consumer gets everything new), or export by date without --consumer");
+    }
     if let (Some(f), Some(t)) = (req.from, req.to) {
         if f > t {
             bail!("--from {f} is after --to {t}: swap them");
