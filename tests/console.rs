@@ -615,3 +615,49 @@ fn browse(base: &str) {
     assert!(text.contains("Prea multe încercări eșuate"), "{text}");
     assert_eq!(b.location(), "/admin/autentificare");
 }
+
+/// Behind an HTTPS proxy the session cookie is `Secure`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn session_cookie_is_secure_behind_https() {
+    let c = console(Db::Sqlite).await;
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let base = format!("http://{}", c.admin);
+    let form = http
+        .get(format!("{base}/admin/autentificare"))
+        .send()
+        .await
+        .unwrap();
+    let pre = cookie_of(&form, "ghiseul_autentificare").unwrap();
+    let csrf = pre.split_once('=').unwrap().1.to_string();
+    let r = http
+        .post(format!("{base}/admin/autentificare"))
+        .header("cookie", &pre)
+        .header("x-forwarded-proto", "https")
+        .form(&[("utilizator", "ana"), ("parola", PASSWORD), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303);
+    let set = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with("ghiseul_sesiune="))
+        .unwrap();
+    assert!(
+        set.contains("; Secure") && set.contains("HttpOnly"),
+        "{set}"
+    );
+    // The login form without its own token is refused.
+    let r = http
+        .post(format!("{base}/admin/autentificare"))
+        .form(&[("utilizator", "ana"), ("parola", PASSWORD), ("csrf", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+}
