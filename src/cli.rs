@@ -38,10 +38,17 @@ pub enum Command {
         #[arg(long)]
         demo: bool,
     },
-    /// Applies the database migrations to the configured database.
-    Migrate,
-    /// Validates the configuration and the database connection, and prints what `serve`
-    /// would run with (secrets masked).
+    /// Applies the database migrations that are pending and lists what was applied (or
+    /// says that nothing was pending).
+    Migrate {
+        /// Only lists each migration as applied or pending; changes nothing.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Checks the configuration as `serve` would use it — addresses, public URL, TLS files,
+    /// the database, and that a payment can be journaled there (a journal row written and
+    /// rolled back) — prints the settings in force (secrets masked) and one line per
+    /// problem with what to do. Leaves nothing behind: no database file is created.
     CheckConfig,
     /// Loads a CSV file exported by the tax system into the register, all or nothing.
     ///
@@ -84,6 +91,11 @@ pub enum Command {
         #[arg(long, value_name = "TIME")]
         booked_until: Option<String>,
     },
+    /// Writes a file from the register.
+    Export {
+        #[command(subcommand)]
+        what: ExportCommand,
+    },
     /// Prints the HMAC-SHA1 check of TEXT (hex), for testing by hand, e.g. in SoapUI.
     Sign {
         /// The key shared with ghiseul.ro.
@@ -114,9 +126,33 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Writes what was paid, for the tax system or a person.
-    #[command(subcommand)]
-    Export(ExportCommand),
+    /// Prints the payment journal (newest first): every verified inregistrareIncasari
+    /// request with what became of it. Times are Romanian time (Europe/Bucharest), as
+    /// received.
+    Journal {
+        /// Only this ghiseul.ro order number.
+        #[arg(long, value_name = "N")]
+        order: Option<String>,
+        /// Only this CNP/CIF, as sent by ghiseul.ro.
+        #[arg(long)]
+        cui: Option<String>,
+        /// Only requests received at or after this time: "YYYY-MM-DD" or
+        /// "YYYY-MM-DD HH:MM:SS" (Romanian time).
+        #[arg(long, value_name = "TIME")]
+        from: Option<String>,
+        /// Only requests received at or before this time (a bare date includes the day).
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        /// Only this outcome.
+        #[arg(long, value_enum)]
+        outcome: Option<JournalOutcome>,
+        /// At most this many rows.
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+        /// One JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
     /// Printable reports.
     #[command(subcommand)]
     Report(ReportCommand),
@@ -128,7 +164,8 @@ pub enum Command {
         /// The SOAP endpoint. Default: the configured public URL.
         #[arg(long)]
         url: Option<String>,
-        /// The shared key. Default: GHISEUL_HMAC_KEY or hmac_key of the configuration.
+        /// The shared key. Default: the configured one (GHISEUL_HMAC_KEY, hmac_key,
+        /// GHISEUL_HMAC_KEY_FILE or hmac_key_file, in that order).
         #[arg(long)]
         key: Option<String>,
         /// Namespace of the operation element. Default: the configured namespace.
@@ -142,13 +179,50 @@ pub enum Command {
     },
 }
 
+/// What became of a journaled payment request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum JournalOutcome {
+    /// Recorded now (answered true).
+    Recorded,
+    /// The same order with the same content again: nothing changed (answered true).
+    Retry,
+    /// The order exists with other content: not recorded (answered false).
+    Conflict,
+    /// An amount for a tax type not in the register: not recorded (answered false).
+    #[value(name = "unknown_tax_type", alias = "unknown-tax-type")]
+    UnknownTaxType,
+}
+
 #[derive(Subcommand, Debug)]
 pub enum ExportCommand {
-    /// One row per paid item (or, with --allocations, per debt component touched), each
-    /// with a growing sequence number. With --consumer NAME and --out FILE, takes exactly
-    /// the items that consumer has not taken yet, and remembers that only once FILE is
-    /// completely written, synced and renamed into place.
+    /// What was paid, for the tax system: one row per paid item (or, with --allocations,
+    /// per debt component touched), each with a growing sequence number. With --consumer
+    /// NAME and --out FILE, takes exactly the items that consumer has not taken yet, and
+    /// remembers that only once FILE is completely written, synced and renamed into place.
     Payments(crate::payout::cli::PaymentsArgs),
+    /// Annex 3's contribuabili.csv (for institutions without a tax system of their own):
+    /// every taxpayer of the register, columns Nr. crt.; CNP/NIF sau CIF/CUI; Nume;
+    /// Adresa, separated by `;`, UTF-8 with a byte-order mark, CRLF line ends.
+    Contribuabili {
+        /// The file to write (replaced whole, never left half-written). Default: standard
+        /// output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Annex 5's AdminCreante.xml for ANAF: every debt of the register, one line per debt
+    /// and category (R rămășiță, C curent, A accesorii), valid against AdminCreante.xsd.
+    /// Needs institutie_cui / GHISEUL_INSTITUTIE_CUI, and cod_cls_bug and cod_db on every
+    /// tax type with debts.
+    AdminCreante {
+        /// The file to write (replaced whole, never left half-written). Default: standard
+        /// output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// The unit of sumaI and sumaR, which the norm does not give: whole lei (each
+        /// amount rounded to the nearest leu, 50 bani up) or bani.
+        #[arg(long, value_enum, default_value_t = crate::export::Unit::Lei)]
+        unit: crate::export::Unit,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -189,6 +263,10 @@ pub enum CallOperation {
     GetSume {
         /// CNP/NIF or CIF/CUI.
         cui: String,
+        /// Prints the answer's fields as the protocol names them (idTipSuma, prioritate,
+        /// valoare, dataCalcul, timestamp, check) instead of the table.
+        #[arg(long)]
+        raw: bool,
     },
     /// inregistrareIncasari: record a payment.
     Pay {
@@ -197,7 +275,9 @@ pub enum CallOperation {
         order: String,
         #[arg(long)]
         cui: String,
-        /// Payment date "YYYY-MM-DD HH:MM:SS". Default: now (Europe/Bucharest).
+        /// Payment date "YYYY-MM-DD HH:MM:SS". Default: now (Europe/Bucharest). To repeat
+        /// a payment as ghiseul.ro retries it, give the same --data as the first time: it
+        /// is part of the payment's content.
         #[arg(long)]
         data: Option<String>,
         /// Amounts paid per tax type, as ID_TIP_SUMA=VALOARE (e.g. 1=150.00 4=96.00).
@@ -215,8 +295,11 @@ fn init_logging(file: &FileConfig) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("GHISEUL_LOG")
         .unwrap_or_else(|_| "info,sqlx=warn".into());
+    // Colours only for a person at a terminal: not in a file, a pipe or the journal.
+    use std::io::IsTerminal as _;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = if json {
         builder.json().try_init()
@@ -228,16 +311,17 @@ fn init_logging(file: &FileConfig) {
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let file = FileConfig::load(cli.config.as_deref())?;
     init_logging(&file);
+    let variables: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .collect();
+    for warning in crate::config::unknown_environment(variables.iter().map(String::as_str)) {
+        tracing::warn!("{warning}");
+    }
     match cli.command {
         Command::Serve { demo } => serve(file, demo).await,
-        Command::Migrate => {
+        Command::Migrate { status } => {
             let config = Config::resolve(file, &process_env, false)?;
-            let store = open_store(&config).await?;
-            store.migrate().await.context("applying the migrations")?;
-            println!(
-                "Migrations applied to {}",
-                crate::store::redact_url(&config.database_url)
-            );
+            print!("{}", crate::checks::migrate(&config, status).await?);
             Ok(())
         }
         Command::Import {
@@ -328,13 +412,66 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let _ = std::io::stdout().write_all(out.as_bytes());
             Ok(())
         }
-        Command::Export(ExportCommand::Payments(args)) => {
-            crate::payout::cli::export_payments(file, args).await
-        }
+        Command::Export {
+            what: ExportCommand::Payments(args),
+        } => crate::payout::cli::export_payments(file, args).await,
         Command::Report(ReportCommand::Daily(args)) => {
             crate::payout::cli::report_daily(file, args).await
         }
         Command::User(UserCommand::Add(args)) => crate::payout::cli::user_add(file, args).await,
+        Command::Journal {
+            order,
+            cui,
+            from,
+            to,
+            outcome,
+            limit,
+            json,
+        } => {
+            let time = |t: Option<String>, end: bool| -> anyhow::Result<_> {
+                t.map(|t| {
+                    crate::store::audit::parse_time(&t, end)
+                        .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+                        .with_context(|| {
+                            format!("`{t}` is not a time: use \"YYYY-MM-DD\" or \"YYYY-MM-DD HH:MM:SS\" (Romanian time)")
+                        })
+                })
+                .transpose()
+            };
+            let filter = crate::store::journal::Filter {
+                order,
+                cui,
+                from: time(from, false)?,
+                to: time(to, true)?,
+                outcome: outcome.map(|o| {
+                    use clap::ValueEnum as _;
+                    o.to_possible_value()
+                        .map(|v| v.get_name().to_string())
+                        .unwrap_or_default()
+                }),
+                limit,
+            };
+            let config = Config::resolve(file, &process_env, false)?;
+            let store = open_store(&config).await?;
+            let rows = crate::store::journal::query(&store, &filter)
+                .await
+                .context("reading the payment journal (run `ghiseul-connector migrate` if the database has no tables yet)")?;
+            let out = if json {
+                serde_json::to_string_pretty(&rows)? + "\n"
+            } else if rows.is_empty() {
+                "No journal rows match.\n".to_string()
+            } else {
+                crate::store::journal::format_table(&rows)
+            };
+            use std::io::Write as _;
+            let _ = std::io::stdout().write_all(out.as_bytes());
+            Ok(())
+        }
+
+        Command::Export { what } => {
+            let config = Config::resolve(file, &process_env, false)?;
+            export(&config, what).await
+        }
         Command::Sign { key, text } => {
             println!("{}", Signer::new(key.as_bytes()).sign(&text));
             Ok(())
@@ -349,27 +486,62 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let config = Config::resolve(file, &process_env, false)?;
             let url = url.unwrap_or_else(|| config.public_url.clone());
             let namespace = namespace.unwrap_or_else(|| config.namespace.clone());
-            let key = key.or_else(|| Some(config.hmac_key.clone()).filter(|k| !k.is_empty())).context(
-                "no key: pass --key KEY, or set GHISEUL_HMAC_KEY (the key the server was started with)",
-            )?;
+            let no_key = match &config.hmac_key_problem {
+                Some(problem) => format!("no key: {problem}; or pass --key KEY"),
+                None => "no key: pass --key KEY, or configure the key the server was started \
+                         with (hmac_key_file / GHISEUL_HMAC_KEY_FILE naming a file that holds \
+                         it, or hmac_key / GHISEUL_HMAC_KEY)"
+                    .to_string(),
+            };
+            let key = key
+                .or_else(|| Some(config.hmac_key.clone()).filter(|k| !k.is_empty()))
+                .context(no_key)?;
             let version = if soap12 {
                 SoapVersion::V12
             } else {
                 SoapVersion::V11
             };
             let client = Client::new(&url, &namespace, &key, version)?;
-            call(&client, operation).await
+            call(&client, &config, operation).await
         }
     }
 }
 
-async fn call(client: &Client, operation: CallOperation) -> anyhow::Result<()> {
+/// The tax types' names from the configured database, when it can be read from here (on
+/// the server itself); none otherwise. Never creates a database.
+async fn tax_type_names(config: &Config) -> std::collections::HashMap<String, String> {
+    let url = &config.database_url;
+    if crate::store::Backend::of_url(url) == Some(crate::store::Backend::Sqlite)
+        && !crate::store::sqlite_file(url).is_ok_and(|p| p.exists())
+    {
+        return Default::default();
+    }
+    let timeouts = crate::store::Timeouts {
+        acquire: std::time::Duration::from_secs(2),
+    };
+    let Ok(store) = crate::store::Store::connect(url, 1, timeouts).await else {
+        return Default::default();
+    };
+    let names = crate::store::journal::tax_type_names(&store)
+        .await
+        .unwrap_or_default();
+    store.close().await;
+    names
+}
+
+async fn call(client: &Client, config: &Config, operation: CallOperation) -> anyhow::Result<()> {
     match operation {
-        CallOperation::GetSume { cui } => match client.get_sume(&cui).await? {
+        CallOperation::GetSume { cui, raw } => match client.get_sume(&cui).await? {
             Answer::Ok(resp) => {
+                let text = if raw {
+                    format_statement(&cui, &resp)
+                } else {
+                    let names = tax_type_names(config).await;
+                    crate::client::format_statement_for_people(&cui, &resp, &names)
+                };
                 // A closed pipe (`| head`) is not an error worth a panic.
                 use std::io::Write as _;
-                let _ = std::io::stdout().write_all(format_statement(&cui, &resp).as_bytes());
+                let _ = std::io::stdout().write_all(text.as_bytes());
                 Ok(())
             }
             Answer::Fault { code, text } => bail!("fault {code}: {text}"),
@@ -391,18 +563,84 @@ async fn call(client: &Client, operation: CallOperation) -> anyhow::Result<()> {
                     valoare: valoare.trim().to_string(),
                 });
             }
-            match client.pay(&order, &cui, &data, items).await? {
-                Answer::Ok(true) => {
+            let (answer, told) = client.pay_telling(&order, &cui, &data, items).await?;
+            let see = format!("see `ghiseul-connector journal --order {order}`");
+            match (answer, told.as_deref()) {
+                (Answer::Ok(true), Some("recorded")) => {
+                    println!("inregistrareIncasariResult: true — order {order} is a new payment, recorded now");
+                    Ok(())
+                }
+                (Answer::Ok(true), Some("retry")) => {
+                    println!("inregistrareIncasariResult: true — order {order} was already recorded with the same content; nothing changed (a retry)");
+                    Ok(())
+                }
+                (Answer::Ok(true), _) => {
                     println!("inregistrareIncasariResult: true (order {order} is recorded)");
                     Ok(())
                 }
-                Answer::Ok(false) => bail!(
-                    "inregistrareIncasariResult: false (order {order} was not recorded: it exists with other content, or names an unknown tax type; see the journal)"
+                (Answer::Ok(false), Some("conflict")) => bail!(
+                    "inregistrareIncasariResult: false — order {order} was NOT recorded: it was recorded before with other content ({see})"
                 ),
-                Answer::Fault { code, text } => bail!("fault {code}: {text}"),
+                (Answer::Ok(false), Some("unknown_tax_type")) => bail!(
+                    "inregistrareIncasariResult: false — order {order} was NOT recorded: an amount names a tax type that is not in the register ({see})"
+                ),
+                (Answer::Ok(false), _) => bail!(
+                    "inregistrareIncasariResult: false (order {order} was not recorded: it exists with other content, or names an unknown tax type; {see})"
+                ),
+                (Answer::Fault { code, text }, _) => bail!("fault {code}: {text}"),
             }
         }
     }
+}
+
+async fn export(config: &Config, what: ExportCommand) -> anyhow::Result<()> {
+    use crate::export::{admin_creante, contribuabili, Output};
+    let out = match &what {
+        ExportCommand::Contribuabili { out } | ExportCommand::AdminCreante { out, .. } => out,
+        ExportCommand::Payments(_) => unreachable!("run by payout::cli::export_payments"),
+    };
+    let store = open_store(config).await?;
+    store.migrate().await.context("applying the migrations")?;
+    let mut output = Output::create(out.as_deref())?;
+    let name = output.name();
+    let summary = match what {
+        ExportCommand::Payments(_) => unreachable!("run by payout::cli::export_payments"),
+        ExportCommand::Contribuabili { .. } => {
+            let n = contribuabili(&store, &mut output).await?;
+            format!("Wrote contribuabili.csv (Annex 3) to {name}: {n} taxpayer(s).")
+        }
+        ExportCommand::AdminCreante { unit, .. } => {
+            let today = crate::export::admin_creante::date(&clock::now());
+            let t = admin_creante(&store, &config.institutie, unit, &today, &mut output).await?;
+            let lei = |b: i64| crate::rules::money::Bani(b).to_string();
+            let mut s = format!(
+                "Wrote AdminCreante.xml (Annex 5) to {name}: {} line(s), {} debt(s) of {} taxpayer(s); amounts in {}.",
+                t.lines(),
+                t.debts,
+                t.taxpayers,
+                match unit {
+                    crate::export::Unit::Lei => "whole lei",
+                    crate::export::Unit::Bani => "bani",
+                }
+            );
+            for (cat, (lines, initial, rest)) in ["R", "C", "A"].iter().zip(t.by_category) {
+                s.push_str(&format!(
+                    "\n  {cat}: {lines} line(s), sumaI {} lei, sumaR {} lei (exact, before rounding)",
+                    lei(initial),
+                    lei(rest)
+                ));
+            }
+            s
+        }
+    };
+    output.finish()?;
+    // On standard output the file is the output: the summary goes to standard error.
+    if out.is_some() {
+        println!("{summary}");
+    } else {
+        eprintln!("{summary}");
+    }
+    Ok(())
 }
 
 async fn serve(file: FileConfig, demo: bool) -> anyhow::Result<()> {
@@ -478,19 +716,49 @@ fn print_demo_help(config: &Config) {
 
 async fn check_config(file: FileConfig) -> anyhow::Result<()> {
     let config = Config::resolve(file, &process_env, true)?;
-    println!("{config:#?}");
-    if let Some(tls) = &config.tls {
-        crate::startup::load_tls(tls).await?;
-        println!("TLS: certificate and key load");
+    println!("Settings in force (file, then GHISEUL_* variables; secrets masked):");
+    print!("{}", config.listing());
+    let report = crate::checks::check(&config).await;
+    for line in &report.lines {
+        println!("{line}");
     }
-    let store = open_store(&config).await?;
-    store.ping().await.context("the database does not answer")?;
-    println!(
-        "Database: reachable ({})",
-        crate::store::redact_url(&config.database_url)
-    );
-    println!("Configuration OK.");
-    Ok(())
+    if report.problems.is_empty() {
+        println!("Configuration OK.");
+        return Ok(());
+    }
+    let mut text = format!("{} problem(s) in the configuration:", report.problems.len());
+    for p in &report.problems {
+        text.push_str("\n  - ");
+        text.push_str(p);
+    }
+    bail!(text)
+}
+
+/// An error and its causes, each said once: `a: b: c`. A cause whose text its parent's
+/// message already includes (`cannot read FILE: No such file…` over `No such file…`) is
+/// not repeated.
+pub struct ErrorChain<'a>(pub &'a anyhow::Error);
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut said = String::new();
+        for cause in self.0.chain() {
+            let text = cause.to_string();
+            // Compared without case, by the cause's last part: SQLite's "Error code 8:
+            // Attempt to write a readonly database" under "attempt to write a readonly
+            // database" says nothing new.
+            let lower = text.trim().to_lowercase();
+            let last = lower.rsplit(": ").next().unwrap_or(&lower);
+            if said.to_lowercase().contains(last) {
+                continue;
+            }
+            if !said.is_empty() {
+                said.push_str(": ");
+            }
+            said.push_str(&text);
+        }
+        f.write_str(&said)
+    }
 }
 
 /// The kinds of register file, as the command line names them.

@@ -36,6 +36,7 @@ pub struct FileConfig {
     pub max_in_flight: Option<usize>,
     pub log_format: Option<LogFormat>,
     pub audit_retention_days: Option<u32>,
+    pub institutie_cui: Option<String>,
     pub institutie_nume: Option<String>,
 }
 
@@ -56,6 +57,9 @@ pub struct Config {
     pub hmac_key: String,
     /// A second key accepted on input during a key rotation; the primary still signs.
     pub hmac_key_next: Option<String>,
+    /// Why the key could not be read, for a command that does not need it (`import`,
+    /// `migrate`) and so was not stopped by it; `call` says it when it has no key.
+    pub hmac_key_problem: Option<String>,
     pub public_url: String,
     pub namespace: String,
     pub soap_path: String,
@@ -71,8 +75,20 @@ pub struct Config {
     pub max_in_flight: usize,
     pub log_format: LogFormat,
     pub audit_retention_days: u32,
-    /// The institution's name, printed on the daily report and the console.
-    pub institutie_nume: String,
+    /// Who the institution is, for the files it makes.
+    pub institutie: Institution,
+}
+
+/// The institution's identity, in one place: what the Annex 3 and 5 files (and, with
+/// several institutions on one server, each institution's section) say about it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Institution {
+    /// The institution's fiscal code (CIF) as digits without `RO` (Annex 5's `cui`);
+    /// `None` when not configured (only `export admin-creante` needs it).
+    pub cui: Option<String>,
+    /// The institution's name, printed on the daily report and the console; empty when
+    /// not configured.
+    pub nume: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -106,7 +122,8 @@ impl std::fmt::Debug for Config {
             .field("max_in_flight", &self.max_in_flight)
             .field("log_format", &self.log_format)
             .field("audit_retention_days", &self.audit_retention_days)
-            .field("institutie_nume", &self.institutie_nume)
+            .field("institutie_cui", &self.institutie.cui)
+            .field("institutie_nume", &self.institutie.nume)
             .finish()
     }
 }
@@ -135,6 +152,11 @@ pub enum ConfigError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "the key file {path} is empty: put in it the key shared with ghiseul.ro (one line), \
+         or point hmac_key_file / GHISEUL_HMAC_KEY_FILE at the file that holds it"
+    )]
+    EmptyKeyFile { path: PathBuf },
     #[error("{name} must be {what}, not `{value}`")]
     Invalid {
         name: &'static str,
@@ -216,17 +238,27 @@ impl Config {
         let namespace = env("GHISEUL_NAMESPACE")
             .or(file.namespace)
             .unwrap_or_else(|| public_url.clone());
-        let hmac_key =
-            secret(env, "GHISEUL_HMAC_KEY", file.hmac_key, file.hmac_key_file)?.unwrap_or_default();
+        // A command that never signs (import, migrate, audit) is not stopped by a key file
+        // it cannot read; the reason is kept for `call`.
+        let (hmac_key, hmac_key_problem) =
+            match secret(env, "GHISEUL_HMAC_KEY", file.hmac_key, file.hmac_key_file) {
+                Ok(k) => (k.unwrap_or_default(), None),
+                Err(e) if !require_key => (String::new(), Some(e.to_string())),
+                Err(e) => return Err(e),
+            };
         if require_key && hmac_key.is_empty() {
             return Err(ConfigError::MissingKey);
         }
-        let hmac_key_next = secret(
+        let hmac_key_next = match secret(
             env,
             "GHISEUL_HMAC_KEY_NEXT",
             file.hmac_key_next,
             file.hmac_key_next_file,
-        )?;
+        ) {
+            Ok(k) => k,
+            Err(_) if !require_key => None,
+            Err(e) => return Err(e),
+        };
         let database_url = env("GHISEUL_DATABASE_URL")
             .or(file.database_url)
             .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_string());
@@ -242,12 +274,19 @@ impl Config {
             }
             None => file.log_format.unwrap_or_default(),
         };
+        let institutie = Institution {
+            cui: institution_cui(env("GHISEUL_INSTITUTIE_CUI").or(file.institutie_cui))?,
+            nume: env("GHISEUL_INSTITUTIE_NUME")
+                .or(file.institutie_nume)
+                .unwrap_or_default(),
+        };
         Ok(Config {
             admin_listen: env("GHISEUL_ADMIN_LISTEN").or(file.admin_listen),
             listen,
             database_url,
             hmac_key,
             hmac_key_next,
+            hmac_key_problem,
             public_url,
             namespace,
             soap_path,
@@ -281,10 +320,224 @@ impl Config {
                 file.audit_retention_days,
                 365,
             )?,
-            institutie_nume: env("GHISEUL_INSTITUTIE_NUME")
-                .or(file.institutie_nume)
-                .unwrap_or_default(),
+            institutie,
         })
+    }
+}
+
+impl Config {
+    /// What `serve` would trip over later, each with what to do: an address without a
+    /// port, a public URL without a scheme, a zero where a count or a time is needed.
+    /// (What `resolve` already refuses is not repeated here.)
+    pub fn problems(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        let mut address = |name: &str, var: &str, value: &str| {
+            use std::net::ToSocketAddrs;
+            if let Err(e) = value.to_socket_addrs() {
+                let hint = if value.parse::<std::net::IpAddr>().is_ok() || !value.contains(':') {
+                    format!("it has no port: write ADDRESS:PORT, e.g. {value}:8080")
+                } else {
+                    format!("{e}: write ADDRESS:PORT, e.g. 127.0.0.1:8080")
+                };
+                problems.push(format!("{name} ({var}) = `{value}`: {hint}"));
+            }
+        };
+        address("listen", "GHISEUL_LISTEN", &self.listen);
+        if let Some(admin) = &self.admin_listen {
+            address("admin_listen", "GHISEUL_ADMIN_LISTEN", admin);
+            if *admin == self.listen {
+                problems.push(format!(
+                    "admin_listen (GHISEUL_ADMIN_LISTEN) = `{admin}` is the same as listen: \
+                     give it another port (e.g. 127.0.0.1:9090) or leave it unset"
+                ));
+            }
+        }
+        match reqwest::Url::parse(&self.public_url) {
+            Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => {}
+            _ => problems.push(format!(
+                "public_url (GHISEUL_PUBLIC_URL) = `{}` is not a full http(s) URL: write the \
+                 address ghiseul.ro calls with its scheme, e.g. https://taxe.primaria-exemplu.ro{}",
+                self.public_url, self.soap_path
+            )),
+        }
+        for (name, value) in [
+            (
+                "max_connections (GHISEUL_MAX_CONNECTIONS)",
+                self.max_connections as u64,
+            ),
+            (
+                "db_timeout_secs (GHISEUL_DB_TIMEOUT_SECS)",
+                self.db_timeout_secs,
+            ),
+            (
+                "read_timeout_secs (GHISEUL_READ_TIMEOUT_SECS)",
+                self.read_timeout_secs,
+            ),
+            (
+                "max_in_flight (GHISEUL_MAX_IN_FLIGHT)",
+                self.max_in_flight as u64,
+            ),
+        ] {
+            if value == 0 {
+                problems.push(format!(
+                    "{name} = 0: it must be at least 1 (remove it to use the default)"
+                ));
+            }
+        }
+        if self.body_limit_bytes < 4096 {
+            problems.push(format!(
+                "body_limit_bytes (GHISEUL_BODY_LIMIT_BYTES) = {}: a payment request is larger \
+                 than that; use at least 4096 (default 262144)",
+                self.body_limit_bytes
+            ));
+        }
+        problems
+    }
+
+    /// The settings in force, one a line, for a person to read: secrets masked, a
+    /// password in the database URL shown as `***`.
+    pub fn listing(&self) -> String {
+        let list = |v: &[IpNet], empty: &str| {
+            if v.is_empty() {
+                empty.to_string()
+            } else {
+                v.iter()
+                    .map(|n| n.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        let rows: Vec<(&str, String)> = vec![
+            ("listen", self.listen.clone()),
+            (
+                "admin_listen",
+                self.admin_listen
+                    .clone()
+                    .unwrap_or_else(|| "unset (/health and /metrics on listen)".into()),
+            ),
+            ("soap_path", self.soap_path.clone()),
+            ("public_url", self.public_url.clone()),
+            ("namespace", self.namespace.clone()),
+            (
+                "tls",
+                match &self.tls {
+                    Some(t) => format!("cert {}, key {}", t.cert.display(), t.key.display()),
+                    None => "unset (plain HTTP)".into(),
+                },
+            ),
+            ("allow", list(&self.allow, "everyone")),
+            ("trusted_proxies", list(&self.trusted_proxies, "none")),
+            (
+                "hmac_key",
+                if self.hmac_key.is_empty() {
+                    "unset".into()
+                } else {
+                    "set (***)".into()
+                },
+            ),
+            (
+                "hmac_key_next",
+                match &self.hmac_key_next {
+                    Some(_) => "set (***)".into(),
+                    None => "unset".into(),
+                },
+            ),
+            ("database_url", crate::store::redact_url(&self.database_url)),
+            ("max_connections", self.max_connections.to_string()),
+            ("db_timeout_secs", self.db_timeout_secs.to_string()),
+            ("body_limit_bytes", self.body_limit_bytes.to_string()),
+            ("read_timeout_secs", self.read_timeout_secs.to_string()),
+            ("max_in_flight", self.max_in_flight.to_string()),
+            (
+                "log_format",
+                match self.log_format {
+                    LogFormat::Human => "human".into(),
+                    LogFormat::Json => "json".into(),
+                },
+            ),
+            (
+                "audit_retention_days",
+                self.audit_retention_days.to_string(),
+            ),
+        ];
+        let mut out = String::new();
+        for (name, value) in rows {
+            out.push_str(&format!("  {name:<22} {value}\n"));
+        }
+        out
+    }
+}
+
+/// Every environment variable the program reads; any other `GHISEUL_*` is a typo.
+pub const ENVIRONMENT: &[&str] = &[
+    "GHISEUL_LISTEN",
+    "GHISEUL_ADMIN_LISTEN",
+    "GHISEUL_SOAP_PATH",
+    "GHISEUL_PUBLIC_URL",
+    "GHISEUL_NAMESPACE",
+    "GHISEUL_TLS_CERT",
+    "GHISEUL_TLS_KEY",
+    "GHISEUL_ALLOW",
+    "GHISEUL_TRUSTED_PROXIES",
+    "GHISEUL_HMAC_KEY",
+    "GHISEUL_HMAC_KEY_FILE",
+    "GHISEUL_HMAC_KEY_NEXT",
+    "GHISEUL_HMAC_KEY_NEXT_FILE",
+    "GHISEUL_DATABASE_URL",
+    "GHISEUL_MAX_CONNECTIONS",
+    "GHISEUL_DB_TIMEOUT_SECS",
+    "GHISEUL_BODY_LIMIT_BYTES",
+    "GHISEUL_READ_TIMEOUT_SECS",
+    "GHISEUL_MAX_IN_FLIGHT",
+    "GHISEUL_LOG_FORMAT",
+    "GHISEUL_AUDIT_RETENTION_DAYS",
+    "GHISEUL_LOG",
+];
+
+/// The `GHISEUL_*` variables of `names` that the program does not know, each with the
+/// known one it most likely meant (the first sharing the longest common prefix).
+pub fn unknown_environment<'a>(names: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut unknown = Vec::new();
+    for name in names {
+        // The test suite's own variables are not the program's.
+        let Some(rest) = name.strip_prefix("GHISEUL_") else {
+            continue;
+        };
+        if rest.starts_with("TEST_") || ENVIRONMENT.contains(&name) {
+            continue;
+        }
+        let common = |known: &str| {
+            known
+                .bytes()
+                .zip(name.bytes())
+                .take_while(|(a, b)| a == b)
+                .count()
+        };
+        let best = ENVIRONMENT.iter().max_by_key(|k| common(k)).copied();
+        unknown.push(match best {
+            Some(k) if common(k) > "GHISEUL_".len() => {
+                format!("{name} is not a setting of ghiseul-connector (did you mean {k}?); it is ignored")
+            }
+            _ => format!("{name} is not a setting of ghiseul-connector; it is ignored"),
+        });
+    }
+    unknown
+}
+
+/// `institutie_cui`: a CIF with a valid control digit, stored as its digits (an `RO` before
+/// it is dropped). A CNP is refused: an institution is a legal person.
+fn institution_cui(value: Option<String>) -> Result<Option<String>, ConfigError> {
+    let Some(value) = value.filter(|v| !v.trim().is_empty()) else {
+        return Ok(None);
+    };
+    match crate::rules::ident::Cui::parse(&value) {
+        Ok(crate::rules::ident::Cui::Cif(digits)) => Ok(Some(digits)),
+        _ => Err(ConfigError::Invalid {
+            name: "institutie_cui (GHISEUL_INSTITUTIE_CUI)",
+            what: "the institution's fiscal code (CIF): 2 to 10 digits, not starting with 0, \
+                   with a valid control digit, optionally after RO (e.g. 4351446)",
+            value,
+        }),
     }
 }
 
@@ -302,9 +555,15 @@ fn secret(
     let Some(path) = env(&format!("{name}_FILE")).map(PathBuf::from).or(file) else {
         return Ok(None);
     };
-    let text =
-        std::fs::read_to_string(&path).map_err(|source| ConfigError::KeyFile { path, source })?;
-    Ok(Some(text.trim_end_matches(['\r', '\n']).to_string()).filter(|k| !k.is_empty()))
+    let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::KeyFile {
+        path: path.clone(),
+        source,
+    })?;
+    let key = text.trim_end_matches(['\r', '\n']);
+    if key.trim().is_empty() {
+        return Err(ConfigError::EmptyKeyFile { path });
+    }
+    Ok(Some(key.to_string()))
 }
 
 fn number<T: std::str::FromStr>(
@@ -442,6 +701,28 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("ghiseul.ro"));
+    }
+
+    #[test]
+    fn institution_cui_is_a_valid_cif_without_ro() {
+        let c = resolve(
+            "institutie_cui = \"RO4351446\"",
+            &[("GHISEUL_HMAC_KEY", "k")],
+        )
+        .unwrap();
+        assert_eq!(c.institutie.cui.as_deref(), Some("4351446"));
+        assert!(format!("{c:?}").contains("4351446"));
+        let c = resolve("", &[("GHISEUL_HMAC_KEY", "k")]).unwrap();
+        assert_eq!(c.institutie.cui, None);
+        for bad in ["4351447", "1800101221111", "CUI", "0351446"] {
+            let err = resolve(
+                "",
+                &[("GHISEUL_HMAC_KEY", "k"), ("GHISEUL_INSTITUTIE_CUI", bad)],
+            )
+            .unwrap_err()
+            .to_string();
+            assert!(err.contains("institutie_cui") && err.contains(bad), "{err}");
+        }
     }
 
     #[test]

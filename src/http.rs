@@ -39,6 +39,10 @@ pub struct AppState {
     pub audit: AuditLog,
 }
 
+/// The HTTP header of a payment's answer that says what became of it: `recorded` (new),
+/// `retry` (recorded before, nothing changed), `conflict`, `unknown_tax_type`.
+pub const PAYMENT_RESULT_HEADER: &str = "x-ghiseul-payment-result";
+
 /// The checks made before a SOAP request is read.
 pub struct Guard {
     /// Who may call the SOAP endpoint; empty = everyone.
@@ -244,12 +248,27 @@ async fn wsdl(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> 
     }
 }
 
+/// 200 only when the database answers a query *and* a payment could be journaled now (a
+/// journal row written and rolled back): a database that reads but cannot write would
+/// otherwise look healthy while every payment gets fault 3.
 async fn health(State(state): State<Arc<AppState>>) -> Response {
-    match tokio::time::timeout(state.db_timeout, state.service.store().ping()).await {
+    let store = state.service.store();
+    let checked = tokio::time::timeout(state.db_timeout, async {
+        store
+            .ping()
+            .await
+            .map_err(|e| ("database unavailable", e))?;
+        store
+            .can_record_payments()
+            .await
+            .map_err(|e| ("database cannot record payments", e))
+    })
+    .await;
+    match checked {
         Ok(Ok(())) => (StatusCode::OK, "ok\n").into_response(),
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "health check: database unusable");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response()
+        Ok(Err((what, e))) => {
+            tracing::warn!(error = %e, "health check: {what}");
+            (StatusCode::SERVICE_UNAVAILABLE, format!("{what}\n")).into_response()
         }
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timeout\n").into_response(),
     }
@@ -347,13 +366,30 @@ async fn soap(
             match result {
                 Ok(outcome) => {
                     state.metrics.payment(outcome.as_str());
-                    noted(
-                        ok(
-                            version,
-                            write::incasari_response(version, &state.namespace, outcome.answer()),
-                        ),
-                        note(OP, &r.cui, None),
-                    )
+                    let mut audit_note = note(OP, &r.cui, None);
+                    if !outcome.answer() {
+                        // Money taken by ghiseul.ro and not recorded here: a person must
+                        // look at it (the journal keeps the request).
+                        tracing::warn!(
+                            operation = OP,
+                            order = %r.order,
+                            cui = %mask_cui(&r.cui),
+                            result = outcome.as_str(),
+                            "payment refused: answered false, nothing recorded (see the journal)"
+                        );
+                        audit_note.refused = true;
+                    }
+                    let mut response = ok(
+                        version,
+                        write::incasari_response(version, &state.namespace, outcome.answer()),
+                    );
+                    // What `true` or `false` meant, for `ghiseul-connector call` and anyone
+                    // testing by hand; outside the SOAP body, so ghiseul.ro sees nothing new.
+                    response.headers_mut().insert(
+                        PAYMENT_RESULT_HEADER,
+                        header::HeaderValue::from_static(outcome.as_str()),
+                    );
+                    noted(response, audit_note)
                 }
                 Err(e) => {
                     let f = Fault::from(&e);

@@ -4,11 +4,13 @@
 //! Data flows one way: `http` -> `protocol` (SOAP envelope -> message values) ->
 //! `service` (check, rules) -> `store` (sqlx) -> back out through `protocol`.
 
+pub mod checks;
 pub mod cli;
 pub mod client;
 pub mod config;
 pub mod console;
 pub mod demo;
+pub mod export;
 pub mod fault;
 pub mod http;
 pub mod import;

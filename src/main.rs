@@ -12,7 +12,7 @@ async fn main() -> std::process::ExitCode {
     match ghiseul_connector::cli::run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            eprintln!("error: {}", ghiseul_connector::cli::ErrorChain(&e));
             std::process::ExitCode::FAILURE
         }
     }

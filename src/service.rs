@@ -2,12 +2,14 @@
 //! response value or an error out. No XML, no HTTP.
 
 use crate::messages::{IncasariRequest, SumeRequest, SumeResponse, TipSuma};
-use crate::rules::allocation::allocate;
 use crate::rules::check::Signer;
 use crate::rules::clock;
 use crate::rules::ident::{Cui, IdentError};
 use crate::rules::money::Bani;
-use crate::store::{self, DueRow, Inserted, JournalEntry, NewPayment, PaymentTx, Store};
+use crate::store::payment::{JournalEntry, NewPayment, PaymentRequest, Rejected};
+use crate::store::{self, DueRow, Store};
+
+pub use crate::store::payment::PaymentOutcome;
 
 /// The column titles of detaliiHeader when a tax type has none of its own (the norm's
 /// example): the debt's description, then its four components.
@@ -29,38 +31,6 @@ pub enum Error {
     Busy,
     #[error(transparent)]
     Store(#[from] store::Error),
-}
-
-/// What an inregistrareIncasari request led to, as the journal records it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Recorded,
-    Retry,
-    Conflict,
-    UnknownTaxType,
-    InvalidMessage,
-    InvalidCui,
-    UnknownCui,
-}
-
-impl Outcome {
-    /// The answer inregistrareIncasariResult carries: true when the payment is recorded,
-    /// now or by an earlier identical request.
-    pub fn answer(self) -> bool {
-        matches!(self, Outcome::Recorded | Outcome::Retry)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Recorded => "recorded",
-            Outcome::Retry => "retry",
-            Outcome::Conflict => "conflict",
-            Outcome::UnknownTaxType => "unknown_tax_type",
-            Outcome::InvalidMessage => "invalid_message",
-            Outcome::InvalidCui => "invalid_cui",
-            Outcome::UnknownCui => "unknown_cui",
-        }
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -112,11 +82,14 @@ impl Service {
 
     /// inregistrareIncasari (interface.md §6). Every request whose check verifies is
     /// journaled in the same transaction that records it, so the journal and the ledger
-    /// never disagree. Returns what happened; `Outcome::answer` is the response: true when
+    /// never disagree. Returns what happened; `PaymentOutcome::answer` is the response: true when
     /// the payment is recorded (now or by an earlier identical request), false when it
     /// cannot be (conflicting content, unknown tax type) and is left in the journal for a
     /// person to look at.
-    pub async fn inregistrare_incasari(&self, req: &IncasariRequest) -> Result<Outcome, Error> {
+    pub async fn inregistrare_incasari(
+        &self,
+        req: &IncasariRequest,
+    ) -> Result<PaymentOutcome, Error> {
         let texts = req.accepted_signed_texts();
         if !self
             .signer
@@ -126,81 +99,44 @@ impl Service {
         }
         let now = clock::now();
         let received_at = now.format("%Y-%m-%d %H:%M:%S").to_string();
-        let entry = JournalEntry {
-            received_at,
-            order: req.order.clone(),
-            cui: req.cui.clone(),
-            data: req.data.clone(),
-            sume: req.sume_as_received(),
+        let valid = validate(req);
+        let payment = match &valid {
+            Ok(p) => Ok(NewPayment {
+                order_no: p.order_no,
+                cui: p.cui.as_str().to_string(),
+                data: req.data.clone(),
+                content: canonical_content(p, &req.data),
+                total: p.total,
+                items: p.items.clone(),
+                recorded_at: received_at.clone(),
+            }),
+            Err(e) => Err(Rejected {
+                outcome: match e {
+                    Error::Cui(_) => PaymentOutcome::InvalidCui,
+                    _ => PaymentOutcome::InvalidMessage,
+                },
+                detail: e.to_string(),
+            }),
         };
-        let req = req.clone();
-        self.store
-            .payment(move |tx| Box::pin(async move { record(tx, &entry, &req).await }))
-            .await?
-    }
-}
-
-/// The payment transaction of one verified inregistrareIncasari request: the journal row,
-/// then the checks, then the payment and its allocation. A refused request is journaled
-/// and committed too; so the outer `Result` is the database's (an error rolls everything
-/// back), the inner one the answer.
-async fn record(
-    tx: &mut PaymentTx<'_>,
-    entry: &JournalEntry,
-    req: &IncasariRequest,
-) -> store::Result<Result<Outcome, Error>> {
-    let journal_id = tx.journal(entry).await?;
-    let payment = match validate(req) {
-        Ok(p) => p,
-        Err(e) => {
-            let outcome = match e {
-                Error::Cui(_) => Outcome::InvalidCui,
-                _ => Outcome::InvalidMessage,
-            };
-            tx.set_outcome(journal_id, outcome.as_str(), Some(&e.to_string()))
-                .await?;
-            return Ok(Err(e));
+        let request = PaymentRequest {
+            entry: JournalEntry {
+                received_at,
+                order: req.order.clone(),
+                cui: req.cui.clone(),
+                data: req.data.clone(),
+                sume: req.sume_as_received(),
+            },
+            payment,
+        };
+        let outcome = self.store.record_payment(request).await?;
+        // The request is journaled whatever it held; an invalid one is answered with its
+        // fault, an unknown person with fault 2, everything else with true or false.
+        valid?;
+        match outcome {
+            PaymentOutcome::UnknownCui => Err(Error::UnknownCui),
+            outcome => Ok(outcome),
         }
-    };
-    let cui = payment.cui.as_str();
-    if !tx.lock_taxpayer(cui).await? {
-        tx.set_outcome(journal_id, Outcome::UnknownCui.as_str(), None)
-            .await?;
-        return Ok(Err(Error::UnknownCui));
     }
-    let ids: Vec<i64> = payment.items.iter().map(|(id, _)| *id).collect();
-    let unknown = tx.unknown_tax_types(&ids).await?;
-    if !unknown.is_empty() {
-        let detail = format!("tipuri de sumă necunoscute: {unknown:?}");
-        tx.set_outcome(journal_id, Outcome::UnknownTaxType.as_str(), Some(&detail))
-            .await?;
-        return Ok(Ok(Outcome::UnknownTaxType));
-    }
-    let new = NewPayment {
-        order_no: payment.order_no,
-        cui: cui.to_string(),
-        data: req.data.clone(),
-        content: canonical_content(&payment, &req.data),
-        total: payment.total,
-        recorded_at: entry.received_at.clone(),
-    };
-    let outcome = match tx.insert_payment(&new, journal_id).await? {
-        Inserted::New(payment_id) => {
-            for &(id_tip_suma, valoare) in &payment.items {
-                tx.insert_item(payment_id, id_tip_suma, valoare).await?;
-                let owed = tx.outstanding(cui, id_tip_suma).await?;
-                tx.apply(payment_id, cui, id_tip_suma, &allocate(valoare, &owed))
-                    .await?;
-            }
-            Outcome::Recorded
-        }
-        Inserted::Existing(content) if content == new.content => Outcome::Retry,
-        Inserted::Existing(_) => Outcome::Conflict,
-    };
-    let detail =
-        (outcome == Outcome::Conflict).then_some("ordinul a fost înregistrat deja cu alt conținut");
-    tx.set_outcome(journal_id, outcome.as_str(), detail).await?;
-    Ok(Ok(outcome))
 }
 
 fn timestamp_reason() -> String {

@@ -46,6 +46,15 @@ impl Application {
             .migrate()
             .await
             .context("applying the database migrations")?;
+        // Started anyway (statements can still be answered, and the cause may pass), but
+        // said loudly: /health answers 503 while this lasts.
+        if let Err(e) = store.can_record_payments().await {
+            tracing::error!(
+                error = %e,
+                "payments cannot be recorded in this database: every payment gets fault 3 \
+                 until this is fixed (run `ghiseul-connector check-config`)"
+            );
+        }
         let mut signer = Signer::new(config.hmac_key.as_bytes());
         if let Some(next) = &config.hmac_key_next {
             signer = signer.with_next_key(next.as_bytes());
@@ -91,7 +100,7 @@ impl Application {
             // The web console only on the admin listener, never beside the SOAP endpoint.
             admin = admin.merge(crate::console::router(
                 store.clone(),
-                config.institutie_nume.clone(),
+                config.institutie.nume.clone(),
                 config.trusted_proxies.clone(),
             ));
         }

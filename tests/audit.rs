@@ -37,7 +37,7 @@ fn all() -> Filter {
 
 /// The audit rows once `n` have been written (the writer batches for a moment).
 async fn rows_when(store: &Store, n: usize) -> Vec<Row> {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     loop {
         let rows = audit::query(store, &all()).await.unwrap();
         if rows.len() >= n || tokio::time::Instant::now() > deadline {
@@ -216,7 +216,7 @@ async fn server_deletes_expired_rows_at_start(db: Db) {
     .unwrap();
     config.audit_retention_days = 30;
     let second = TestApp::spawn_with(config, dir).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let cuis = loop {
         let cuis: Vec<String> = audit::query(&second.store, &all())
             .await

@@ -32,7 +32,7 @@ async fn console(db: Db) -> Console {
         .local_addr()
         .unwrap();
     config.admin_listen = Some(admin.to_string());
-    config.institutie_nume = "Primăria Municipiului Test".into();
+    config.institutie.nume = "Primăria Municipiului Test".into();
     // As behind a local nginx: X-Forwarded-For names the browser.
     config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     let app = TestApp::spawn_with(config, dir).await;

@@ -504,16 +504,58 @@ async fn an_import_waits_for_a_payment_in_progress() {
         .execute(&mut *writer)
         .await
         .unwrap();
+    // Set just before the lock is given up: an import that finishes while it is false did
+    // not wait. (A measured duration would depend on the machine's load.)
+    let released = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (started, ready) = tokio::sync::oneshot::channel();
-    let holder = tokio::spawn(async move {
-        started.send(()).unwrap();
-        tokio::time::sleep(std::time::Duration::from_millis(700)).await;
-        sqlx::query("ROLLBACK").execute(&mut *writer).await.unwrap(); // the write lock is free again
+    let holder = tokio::spawn({
+        let released = released.clone();
+        async move {
+            started.send(()).unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(700)).await;
+            released.store(true, std::sync::atomic::Ordering::SeqCst);
+            sqlx::query("ROLLBACK").execute(&mut *writer).await.unwrap(); // the write lock is free again
+        }
     });
     ready.await.unwrap();
     let changed = DEBTS.replace("1000.00", "1100.00");
     let s = import_csv(&app.store, Kind::Debts, &changed).await.unwrap();
     assert_eq!(s.counts.changed, 2);
+    assert!(
+        released.load(std::sync::atomic::Ordering::SeqCst),
+        "the import finished while another writer held the lock"
+    );
     holder.await.unwrap();
     assert_eq!(app.owed(POPA).await, [("1".into(), "1100.00".into())]);
+}
+
+/// A first load into an empty table builds the debts' indexes once at the end: they are
+/// all there afterwards, and the next import finds every debt by its key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_first_load_leaves_every_index_in_place() {
+    let app = TestApp::spawn_empty(Db::Sqlite).await;
+    import_csv(&app.store, Kind::TaxTypes, TAX_TYPES)
+        .await
+        .unwrap();
+    import_csv(&app.store, Kind::Persons, PERSONS)
+        .await
+        .unwrap();
+    let mut csv =
+        String::from("cui,id_tip_suma,descriere,debit,ramasita,majorari,penalitati,scadenta\n");
+    for i in 0..12_001 {
+        csv.push_str(&format!("{POPESCU},1,Rata {i},1.00,0,0,0,2025-03-31\n"));
+    }
+    let s = import_csv(&app.store, Kind::Debts, &csv).await.unwrap();
+    assert_eq!(s.counts.added, 12_001);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('debts_by_taxpayer', 'debts_by_key')")
+            .await,
+        2
+    );
+    let s = import_csv(&app.store, Kind::Debts, &csv).await.unwrap();
+    assert_eq!(s.counts.unchanged, 12_001);
+    assert_eq!(
+        app.scalar("SELECT SUM(rest_debit) FROM debts").await,
+        12_001 * 100
+    );
 }

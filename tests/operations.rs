@@ -73,7 +73,9 @@ impl Server {
             log,
         };
         let health = format!("http://127.0.0.1:{port}/health");
-        for _ in 0..100 {
+        // Up to 30 s: a debug build on a loaded machine starts slowly; a healthy start
+        // takes a fraction of that, and only a failure waits it out.
+        for _ in 0..600 {
             if let Ok(r) = reqwest::get(&health).await {
                 if r.status() == 200 {
                     return server;

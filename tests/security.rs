@@ -132,7 +132,7 @@ async fn tls_serves_https_with_the_configured_certificate_and_reloads_it_on_sigh
         .unwrap()
         .success());
     let mut reloaded = false;
-    for _ in 0..50 {
+    for _ in 0..300 {
         if https_get_sume(&trusts_renewed_only, app.addr).await.is_ok() {
             reloaded = true;
             break;
@@ -278,9 +278,9 @@ async fn billion_laughs_is_fault_1_at_once_with_memory_flat() {
     assert_eq!(status, 500);
     assert_eq!(fault_code(&answer).as_deref(), Some("1"), "{answer}");
     assert!(!answer.contains("lollol"));
-    // Expanding it would take a billion "lol"s (3 GB) and seconds; refusing takes nothing.
-    // The bound is a guard against expansion, not a speed claim (see docs/performance.md).
-    assert!(took < Duration::from_secs(1), "took {took:?}");
+    // Expanding it would take a billion "lol"s (3 GB): the memory bound below shows it was
+    // not expanded; the time is only reported (a loaded machine is slower, and a time
+    // bound made the suite depend on the machine).
     let grown = peak_rss_kib().saturating_sub(before);
     assert!(grown < 32 * 1024, "peak memory grew by {grown} KiB");
 }
@@ -339,20 +339,28 @@ fn stalled_request(addr: SocketAddr) -> TcpStream {
 async fn beyond_the_in_flight_limit_the_answer_is_fault_3_at_once() {
     let app = sqlite_app_with(|c| c.max_in_flight = 2).await;
     let stalled: Vec<TcpStream> = (0..2).map(|_| stalled_request(app.addr)).collect();
-    // Let the server take both in.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let started = Instant::now();
+    // Until the server has taken both in (whatever the load of the machine): its gauge says
+    // so. /metrics is outside the limit.
+    let mut taken_in = false;
+    for _ in 0..600 {
+        let (_, metrics) = app.get("/metrics").await;
+        if metrics.contains("\nghiseul_requests_in_flight 2\n") {
+            taken_in = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(taken_in, "the two stalled requests were never in flight");
+    // Refused at once, not queued: a queued request would be answered 200 once the stalled
+    // ones are cut off, and they still hold their places here.
     let (status, _, answer) = app.post(get_sume_body(POPESCU, KEY), SOAP11).await;
     assert_eq!(status, 500, "{answer}");
     assert_eq!(fault_code(&answer).as_deref(), Some("3"), "{answer}");
-    assert!(
-        started.elapsed() < Duration::from_secs(5),
-        "answered, not queued"
-    );
+    assert!(answer.contains("prea multe cereri simultane"), "{answer}");
     drop(stalled);
     // Once they are gone the server serves again.
     let mut served = false;
-    for _ in 0..50 {
+    for _ in 0..300 {
         let (status, _, _) = app.post(get_sume_body(POPESCU, KEY), SOAP11).await;
         if status == 200 {
             served = true;
@@ -392,10 +400,9 @@ async fn slow_client_is_cut_off_after_the_read_timeout() {
     })
     .await
     .unwrap();
-    assert!(
-        waited < Duration::from_secs(8),
-        "the stalled request was still open after {waited:?}"
-    );
+    // The client gives up after 10 s of silence and would have no answer; the 408 is the
+    // server's doing. (How soon it came is only reported: a loaded machine is slower.)
+    eprintln!("the stalled request was answered after {waited:?}");
     let answer = String::from_utf8_lossy(&answer);
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
     // Its slot in flight is free again.

@@ -151,7 +151,12 @@ pub async fn import(
         Kind::Debts => store.tax_type_ids().await?,
         _ => HashSet::new(),
     };
+    let started = std::time::Instant::now();
     let (rows, bad) = read_rows(kind, &mut table, &tax_types, options.size)?;
+    tracing::debug!(
+        secs = started.elapsed().as_secs_f64(),
+        "file read and checked"
+    );
     // Even when rows are bad, the good ones are compared with the register, so that one
     // run names every problem (an unknown taxpayer as well as a malformed amount).
     match store.register().await? {
@@ -212,6 +217,7 @@ async fn apply<T: RegisterTx>(
     bad: Bad,
     options: &Options,
 ) -> Result<Summary, ImportError> {
+    let started = std::time::Instant::now();
     let now = clock::now().format("%Y-%m-%d %H:%M:%S").to_string();
     let mut booked = 0;
     if let (Kind::Debts, Some(until)) = (kind, &options.booked_until) {
@@ -221,10 +227,7 @@ async fn apply<T: RegisterTx>(
     let counts = match rows {
         Rows::TaxTypes(file) => {
             let stored = tx.tax_types().await?;
-            let plan = checked(
-                register::plan_tax_types(&file, stored, options.replace),
-                bad,
-            )?;
+            let plan = checked(register::plan_tax_types(file, stored, options.replace), bad)?;
             let newest = tx.newest_data(StoredTable::TaxTypes).await?;
             let data = register::stamp(&now, newest.as_deref());
             if !options.dry_run {
@@ -236,7 +239,7 @@ async fn apply<T: RegisterTx>(
             let stored = tx.persons().await?;
             let next_cod = tx.next_cod().await?;
             let plan = checked(
-                register::plan_persons(&file, stored, options.replace, next_cod),
+                register::plan_persons(file, stored, options.replace, next_cod),
                 bad,
             )?;
             let newest = tx.newest_data(StoredTable::Taxpayers).await?;
@@ -250,7 +253,7 @@ async fn apply<T: RegisterTx>(
             let active = tx.active_cuis().await?;
             let stored = tx.debts().await?;
             let plan = checked(
-                register::plan_debts(&file, stored, &active, options.replace),
+                register::plan_debts(file, stored, &active, options.replace),
                 bad,
             )?;
             if !options.dry_run {
@@ -259,10 +262,15 @@ async fn apply<T: RegisterTx>(
             plan.counts
         }
     };
+    tracing::debug!(
+        secs = started.elapsed().as_secs_f64(),
+        "register compared and written"
+    );
     // A dry run's transaction is dropped: nothing of it is kept.
     if !options.dry_run {
         tx.commit().await?;
     }
+    tracing::debug!(secs = started.elapsed().as_secs_f64(), "committed");
     Ok(Summary {
         kind,
         rows: n,

@@ -140,7 +140,7 @@ pub async fn report_daily(file: FileConfig, a: DailyArgs) -> anyhow::Result<()> 
         None => crate::rules::clock::now().date_naive(),
     };
     let (config, store) = store_for(file).await?;
-    let d = report::daily(&store, day, &config.institutie_nume)
+    let d = report::daily(&store, day, &config.institutie.nume)
         .await
         .context("reading the day's payments (run `ghiseul-connector migrate` if the database predates reports)")?;
     let bytes = match a.format {

@@ -192,7 +192,7 @@ pub fn duplicates<K: std::hash::Hash + Eq + std::fmt::Display>(
 }
 
 pub fn plan_tax_types(
-    file: &[(u64, TaxType)],
+    file: Vec<(u64, TaxType)>,
     stored: Vec<StoredTaxType>,
     replace: bool,
 ) -> Result<TaxTypePlan, Vec<Refusal>> {
@@ -208,7 +208,7 @@ pub fn plan_tax_types(
             holder.insert(t.prioritate, (t.id, None));
         }
     }
-    for (line, t) in file {
+    for (line, t) in &file {
         if t.prioritate == 0 {
             continue;
         }
@@ -236,22 +236,18 @@ pub fn plan_tax_types(
         refused.sort_by_key(|r| r.line);
         return Err(refused);
     }
-    let mut seen = HashSet::new();
     for (_, t) in file {
-        if !seen.insert(t.id) {
-            continue;
-        }
         match stored.remove(&t.id) {
             None => {
-                plan.insert.push(t.clone());
+                plan.insert.push(t);
                 plan.counts.added += 1;
             }
-            Some(old) if old == *t => plan.counts.unchanged += 1,
+            Some(old) if old == t => plan.counts.unchanged += 1,
             Some(old) => {
                 if old.prioritate != t.prioritate && old.prioritate > 0 {
                     plan.clear_priority.push(t.id);
                 }
-                plan.update.push(t.clone());
+                plan.update.push(t);
                 plan.counts.changed += 1;
             }
         }
@@ -273,7 +269,7 @@ pub fn plan_tax_types(
 
 /// `next_cod` is the first `cod` never given (greater than every stored one).
 pub fn plan_persons(
-    file: &[(u64, Person)],
+    file: Vec<(u64, Person)>,
     stored: Vec<StoredPerson>,
     replace: bool,
     next_cod: i64,
@@ -289,13 +285,13 @@ pub fn plan_persons(
     for (_, p) in file {
         match stored.remove(&p.cui) {
             None => {
-                plan.insert.push((cod, p.clone()));
+                plan.insert.push((cod, p));
                 cod += 1;
                 plan.counts.added += 1;
             }
-            Some(old) if !old.removed && old.row == *p => plan.counts.unchanged += 1,
+            Some(old) if !old.removed && old.row == p => plan.counts.unchanged += 1,
             Some(old) => {
-                plan.update.push(p.clone());
+                plan.update.push(p);
                 if old.removed {
                     plan.counts.added += 1;
                 } else {
@@ -319,13 +315,13 @@ pub fn plan_persons(
 
 /// `active` holds the CUIs of the register that are not removed.
 pub fn plan_debts(
-    file: &[(u64, Debt)],
+    file: Vec<(u64, Debt)>,
     stored: Vec<StoredDebt>,
     active: &HashSet<String>,
     replace: bool,
 ) -> Result<DebtPlan, Vec<Refusal>> {
     let mut refused = Vec::new();
-    for (line, d) in file {
+    for (line, d) in &file {
         if !active.contains(&d.cui) {
             refused.push(Refusal {
                 line: *line,
@@ -349,18 +345,22 @@ pub fn plan_debts(
         .map(|s| ((s.row.cui.clone(), s.row.cheie.clone()), s))
         .collect();
     let mut plan = DebtPlan::default();
-    for (_, d) in file {
-        match stored.remove(&(d.cui.clone(), d.cheie.clone())) {
+    for (_, mut d) in file {
+        // The key is moved out for the lookup and back: no copy per row.
+        let key = (std::mem::take(&mut d.cui), std::mem::take(&mut d.cheie));
+        let old = stored.remove(&key);
+        (d.cui, d.cheie) = key;
+        match old {
             None => {
-                plan.insert.push(d.clone());
+                plan.insert.push(d);
                 plan.counts.added += 1;
             }
             Some(old) => {
                 let rest = rest(d.amounts, old.unbooked.unwrap_or([0; 4]));
-                if old.row == *d && old.rest == rest {
+                if old.row == d && old.rest == rest {
                     plan.counts.unchanged += 1;
                 } else {
-                    plan.update.push((old.id, d.clone(), rest));
+                    plan.update.push((old.id, d, rest));
                     plan.counts.changed += 1;
                 }
             }
@@ -460,7 +460,7 @@ mod tests {
     fn re_importing_the_same_debts_changes_nothing() {
         let d = debt("1800101221111", "Casă", 10000);
         let plan = plan_debts(
-            &[(2, d.clone())],
+            vec![(2, d.clone())],
             vec![stored(7, d, [10000, 0, 0, 0], None)],
             &active(),
             false,
@@ -481,7 +481,7 @@ mod tests {
         // 95.56 paid here on a 100.00 debt; the tax system re-sends 100.00 (not booked).
         let d = debt("1800101221111", "Casă", 10000);
         let plan = plan_debts(
-            &[(2, d.clone())],
+            vec![(2, d.clone())],
             vec![stored(7, d, [444, 0, 0, 0], Some([9556, 0, 0, 0]))],
             &active(),
             false,
@@ -495,7 +495,7 @@ mod tests {
         let old = debt("1800101221111", "Casă", 10000);
         let new = debt("1800101221111", "Casă", 444);
         let plan = plan_debts(
-            &[(2, new)],
+            vec![(2, new)],
             vec![stored(7, old, [444, 0, 0, 0], Some([0; 4]))],
             &active(),
             false,
@@ -515,7 +515,8 @@ mod tests {
         let d = debt("1800101221111", "Casă", 10000);
         let mut other_amount = d.clone();
         other_amount.amounts[0] = 5;
-        let err = plan_debts(&[(2, d), (5, other_amount)], vec![], &active(), false).unwrap_err();
+        let err =
+            plan_debts(vec![(2, d), (5, other_amount)], vec![], &active(), false).unwrap_err();
         assert_eq!(err.len(), 1);
         assert_eq!(err[0].line, 5);
         assert!(err[0].reason.contains("line 2"), "{}", err[0].reason);
@@ -527,7 +528,7 @@ mod tests {
         let b = debt("1800101221111", "B", 100);
         let c = debt("1800101221111", "C", 100);
         let plan = plan_debts(
-            &[(2, a.clone())],
+            vec![(2, a.clone())],
             vec![
                 stored(1, a, [100, 0, 0, 0], None),
                 stored(2, b, [100, 0, 0, 0], None),
@@ -545,7 +546,7 @@ mod tests {
     #[test]
     fn a_debt_of_an_unknown_person_is_refused() {
         let d = debt("2820704120023", "Casă", 1);
-        let err = plan_debts(&[(3, d)], vec![], &active(), false).unwrap_err();
+        let err = plan_debts(vec![(3, d)], vec![], &active(), false).unwrap_err();
         assert!(err[0].reason.contains("not in the register"));
     }
 
@@ -557,7 +558,7 @@ mod tests {
             adresa: String::new(),
         };
         let plan = plan_persons(
-            &[(2, p("1800101221111")), (3, p("31245671"))],
+            vec![(2, p("1800101221111")), (3, p("31245671"))],
             vec![StoredPerson {
                 cod: 4,
                 row: p("2820704120023"),
@@ -579,7 +580,7 @@ mod tests {
             nume: "N".into(),
             adresa: String::new(),
         };
-        assert!(plan_persons(&[(2, p.clone()), (3, p)], vec![], false, 1).is_err());
+        assert!(plan_persons(vec![(2, p.clone()), (3, p)], vec![], false, 1).is_err());
     }
 
     #[test]
@@ -599,7 +600,7 @@ mod tests {
             cod_db: None,
         };
         let plan = plan_tax_types(
-            &[(2, t(1, 2)), (3, t(2, 1))],
+            vec![(2, t(1, 2)), (3, t(2, 1))],
             vec![
                 StoredTaxType { row: t(1, 1) },
                 StoredTaxType { row: t(2, 2) },
@@ -608,11 +609,18 @@ mod tests {
         )
         .unwrap();
         assert_eq!(plan.clear_priority, vec![1, 2]);
-        assert!(
-            plan_tax_types(&[(2, t(3, 1))], vec![StoredTaxType { row: t(1, 1) }], false).is_err()
-        );
-        let replaced =
-            plan_tax_types(&[(2, t(3, 1))], vec![StoredTaxType { row: t(1, 1) }], true).unwrap();
+        assert!(plan_tax_types(
+            vec![(2, t(3, 1))],
+            vec![StoredTaxType { row: t(1, 1) }],
+            false
+        )
+        .is_err());
+        let replaced = plan_tax_types(
+            vec![(2, t(3, 1))],
+            vec![StoredTaxType { row: t(1, 1) }],
+            true,
+        )
+        .unwrap();
         assert_eq!(replaced.deactivate, vec![1]);
     }
 

@@ -29,8 +29,10 @@ pub enum Outcome {
     Ok,
     /// Answered with a SOAP fault (its code is in `fault_code`).
     Fault,
-    /// Turned away before the message was read: not on the allow list, too large, too
-    /// slow, or too many requests in flight.
+    /// Turned away before the message was read (not on the allow list, too large, too
+    /// slow, or too many requests in flight; operation `-`), or a payment answered `false`
+    /// and not recorded (an order already recorded with other content, an unknown tax
+    /// type; operation `inregistrareIncasari`).
     Refused,
 }
 

@@ -18,7 +18,8 @@
 //! - the WAL is copied back into the database file off the commit path (see `write_loop`).
 //!
 //! Migrations, the audit log's queries and retention, and the tools keep using the sqlx
-//! pool; the import has a connection of its own (`import_sqlite.rs`).
+//! pool; the import has a connection of its own (`register.rs`). A payment's steps on the
+//! writer's connection are in `payment.rs`, with the other backends'.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -26,12 +27,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rusqlite::{params, Connection, OpenFlags, OptionalExtension};
+use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{lower_debt_sql, queries, DueRow, Error, Inserted, JournalEntry, NewPayment, Result};
-use crate::rules::allocation::{Allocation, Outstanding};
-use crate::rules::money::Bani;
+use super::{Error, Result};
 
 /// Units of work the writer takes into one transaction at most. Beyond a few dozen the
 /// fsync is already shared widely and a failed commit would fail too many answers.
@@ -74,17 +73,30 @@ impl Native {
     /// the writer thread. `busy` is how long a write waits for another process (an
     /// import) holding the database's write lock.
     pub fn open(path: &Path, busy: Duration) -> Result<Native> {
+        Native::open_with_wal_limit(path, busy, WAL_LIMIT)
+    }
+
+    /// `open`, with the size (bytes) beyond which the writer copies the WAL back after
+    /// every group until it starts over (see `write_loop`).
+    pub fn open_with_wal_limit(path: &Path, busy: Duration, wal_limit: u64) -> Result<Native> {
         let conn = open_writer(path, busy)?;
+        conn.execute_batch(&format!("PRAGMA journal_size_limit = {wal_limit};"))?;
         let copier = open_writer(path, busy)?;
         let (tx, rx) = mpsc::channel(QUEUE);
         let (wrote, written) = std::sync::mpsc::sync_channel(1);
+        let checkpointing = Arc::new(Mutex::new(()));
+        let wal = Wal {
+            path: wal_path(path),
+            limit: wal_limit,
+            checkpointing: checkpointing.clone(),
+        };
         std::thread::Builder::new()
             .name("sqlite-writer".into())
-            .spawn(move || write_loop(conn, rx, wrote))
+            .spawn(move || write_loop(conn, rx, wrote, wal))
             .map_err(|e| Error::Writer(format!("cannot start the writer thread: {e}")))?;
         std::thread::Builder::new()
             .name("sqlite-copier".into())
-            .spawn(move || copy_loop(copier, written))
+            .spawn(move || copy_loop(copier, written, checkpointing))
             .map_err(|e| Error::Writer(format!("cannot start the WAL copier thread: {e}")))?;
         Ok(Native {
             readers: Arc::new(Readers {
@@ -165,31 +177,19 @@ impl Native {
         }
     }
 
-    /// Everything still owed by `cui` (see `Store::statement`).
-    pub fn statement(&self, cui: &str) -> Result<Option<Vec<DueRow>>> {
-        self.read(|conn| {
-            let mut stmt = conn.prepare_cached(queries::STATEMENT)?;
-            let mut rows = stmt.query([cui])?;
-            let mut due = Vec::new();
-            let mut known = false;
-            while let Some(r) = rows.next()? {
-                known = true;
-                let Some(id_tip_suma) = r.get::<_, Option<i64>>(0)? else {
-                    continue; // the person's own row, with no debt joined
-                };
-                due.push(DueRow {
-                    id_tip_suma,
-                    prioritate: r.get(1)?,
-                    detalii_header: r.get(2)?,
-                    descriere: r.get(3)?,
-                    debit: Bani(r.get(4)?),
-                    ramasita: Bani(r.get(5)?),
-                    majorari: Bani(r.get(6)?),
-                    penalitati: Bani(r.get(7)?),
-                });
-            }
-            Ok(known.then_some(due))
+    /// Journals a row and changes it on the writer's connection, as a payment does, then
+    /// rolls it back (see `Store::can_record_payments`).
+    pub async fn probe_write(&self) -> Result<()> {
+        self.write(|conn| {
+            conn.execute_batch("SAVEPOINT probe")?;
+            let wrote = conn
+                .execute(super::journal::PROBE_INSERT, [])
+                .and_then(|_| conn.execute(super::journal::PROBE_UPDATE, []));
+            conn.execute_batch("ROLLBACK TO probe; RELEASE probe")?;
+            wrote?;
+            Ok(())
         })
+        .await
     }
 
     /// `SELECT 1` on a read connection.
@@ -234,21 +234,56 @@ fn open_writer(path: &Path, busy: Duration) -> Result<Connection> {
 const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// How long the copier rests between two of its checkpoints.
 const COPY_PAUSE: Duration = Duration::from_millis(10);
+/// The WAL size (bytes) beyond which the writer checkpoints after every group, whatever
+/// the time, until the WAL starts over; also SQLite's `journal_size_limit`, so that the
+/// file is cut back to it when it does.
+pub const WAL_LIMIT: u64 = 4 << 20;
+
+/// What the writer needs to keep the WAL bounded.
+struct Wal {
+    /// `<database>-wal`.
+    path: PathBuf,
+    limit: u64,
+    /// Held by whichever thread is checkpointing. Two checkpoints at once do not wait for
+    /// each other in SQLite: the second finds the first's lock and copies nothing.
+    checkpointing: Arc<Mutex<()>>,
+}
+
+impl Wal {
+    fn size(&self) -> u64 {
+        std::fs::metadata(&self.path).map(|m| m.len()).unwrap_or(0)
+    }
+}
+
+fn wal_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
 
 /// The writer thread: one group per loop, until every `Store` is gone.
 ///
 /// The WAL is copied back into the database file in two places. The copier thread
 /// (`copy_loop`) copies what the groups wrote, beside the writer, so that the pages are
-/// mostly copied before the writer gets to them. The writer then checkpoints too, at most
-/// every 100 ms, after a group's answers have left and before the next group begins: only
-/// a checkpoint that finds nothing being written can copy everything, and only then does
-/// the next write start the WAL over (a copier alone never caught up with a writer that
-/// commits every few milliseconds: the WAL grew to 600 MB in 5 s). SQLite's own checkpoint
-/// is off on this connection because it runs inside COMMIT, before the answers can leave.
+/// mostly copied before the writer gets to them. The writer then checkpoints too, after a
+/// group's answers have left and before the next group begins: only a checkpoint that
+/// finds nothing being written can copy everything, and only then does the next write
+/// start the WAL over (a copier alone never caught up with a writer that commits every
+/// few milliseconds: the WAL grew to 600 MB in 5 s). SQLite's own checkpoint is off on
+/// this connection because it runs inside COMMIT, before the answers can leave.
+///
+/// The writer checkpoints every 100 ms, and after every group while the WAL file is over
+/// `WAL_LIMIT`; it waits for a checkpoint of the copier's in progress rather than
+/// colliding with it. So the WAL stays within the limit plus one group whatever the rate
+/// of commits or the load of the machine (a time rule alone let it reach 12 MB on a loaded
+/// machine: the writer's checkpoint met the copier's, copied nothing, and the WAL kept
+/// growing for another 100 ms). Only a reader that keeps one snapshot open (a long
+/// report) holds the WAL back, until it ends: SQLite cannot copy past what it reads.
 fn write_loop(
     mut conn: Connection,
     mut rx: mpsc::Receiver<Job>,
     wrote: std::sync::mpsc::SyncSender<()>,
+    wal: Wal,
 ) {
     let mut group: Vec<Job> = Vec::with_capacity(GROUP);
     let mut last_checkpoint = Instant::now();
@@ -262,7 +297,8 @@ fn write_loop(
         }
         run_group(&mut conn, &mut group);
         let _ = wrote.try_send(()); // a notice already waiting for the copier is enough
-        if last_checkpoint.elapsed() >= CHECKPOINT_EVERY {
+        if last_checkpoint.elapsed() >= CHECKPOINT_EVERY || wal.size() > wal.limit {
+            let _copier_waits = wal.checkpointing.lock();
             checkpoint(&conn);
             last_checkpoint = Instant::now();
         }
@@ -271,9 +307,16 @@ fn write_loop(
 
 /// The copier thread: after each notice from the writer, copies the WAL back. Ends when
 /// the writer does.
-fn copy_loop(conn: Connection, written: std::sync::mpsc::Receiver<()>) {
+fn copy_loop(
+    conn: Connection,
+    written: std::sync::mpsc::Receiver<()>,
+    checkpointing: Arc<Mutex<()>>,
+) {
     while written.recv().is_ok() {
-        checkpoint(&conn);
+        {
+            let _writer_waits = checkpointing.lock();
+            checkpoint(&conn);
+        }
         std::thread::sleep(COPY_PAUSE);
     }
 }
@@ -338,130 +381,4 @@ fn run_group(conn: &mut Connection, group: &mut Vec<Job>) {
     for reply in replies {
         reply(committed.clone());
     }
-}
-
-// The steps of a payment on the writer's connection; `PaymentTx` calls them.
-
-pub(super) fn journal(conn: &Connection, e: &JournalEntry) -> Result<i64> {
-    conn.prepare_cached(queries::JOURNAL)?.execute(params![
-        e.received_at,
-        e.order,
-        e.cui,
-        e.data,
-        e.sume
-    ])?;
-    Ok(conn.last_insert_rowid())
-}
-
-pub(super) fn set_outcome(
-    conn: &Connection,
-    journal_id: i64,
-    outcome: &str,
-    detail: Option<&str>,
-) -> Result<()> {
-    conn.prepare_cached(queries::SET_OUTCOME)?
-        .execute(params![outcome, detail, journal_id])?;
-    Ok(())
-}
-
-/// The writer is the only writer: the taxpayer cannot change under it.
-pub(super) fn taxpayer_exists(conn: &Connection, cui: &str) -> Result<bool> {
-    Ok(conn.prepare_cached(queries::TAXPAYER)?.exists([cui])?)
-}
-
-pub(super) fn unknown_tax_types(conn: &Connection, ids: &[i64]) -> Result<Vec<i64>> {
-    let mut stmt = conn.prepare_cached(queries::TAX_TYPE)?;
-    let mut unknown = Vec::new();
-    for &id in ids {
-        if !stmt.exists([id])? && !unknown.contains(&id) {
-            unknown.push(id);
-        }
-    }
-    Ok(unknown)
-}
-
-pub(super) fn insert_payment(
-    conn: &Connection,
-    p: &NewPayment,
-    journal_id: i64,
-) -> Result<Inserted> {
-    let id: Option<i64> = conn
-        .prepare_cached(&format!("{}{}", queries::PAYMENT, queries::IF_NEW_ORDER))?
-        .query_row(
-            params![
-                p.order_no,
-                p.cui,
-                p.data,
-                p.content,
-                p.total.0,
-                journal_id,
-                p.recorded_at
-            ],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if let Some(id) = id {
-        return Ok(Inserted::New(id));
-    }
-    let content: String = conn
-        .prepare_cached(queries::PAYMENT_CONTENT)?
-        .query_row([p.order_no], |r| r.get(0))?;
-    Ok(Inserted::Existing(content))
-}
-
-pub(super) fn insert_item(
-    conn: &Connection,
-    payment_id: i64,
-    id_tip_suma: i64,
-    valoare: Bani,
-) -> Result<()> {
-    conn.prepare_cached(queries::ITEM)?
-        .execute(params![payment_id, id_tip_suma, valoare.0])?;
-    Ok(())
-}
-
-pub(super) fn outstanding(
-    conn: &Connection,
-    cui: &str,
-    id_tip_suma: i64,
-) -> Result<Vec<Outstanding>> {
-    let mut stmt = conn.prepare_cached(queries::OUTSTANDING)?;
-    let rows = stmt.query_map(params![cui, id_tip_suma], |r| {
-        Ok(Outstanding {
-            debt_id: r.get(0)?,
-            debit: Bani(r.get(1)?),
-            ramasita: Bani(r.get(2)?),
-            majorari: Bani(r.get(3)?),
-            penalitati: Bani(r.get(4)?),
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-}
-
-pub(super) fn apply(
-    conn: &Connection,
-    payment_id: i64,
-    cui: &str,
-    id_tip_suma: i64,
-    a: &Allocation,
-) -> Result<()> {
-    for line in &a.lines {
-        conn.prepare_cached(lower_debt_sql(line.component))?
-            .execute(params![line.amount.0, line.debt_id])?;
-        conn.prepare_cached(queries::ALLOCATION)?.execute(params![
-            payment_id,
-            line.debt_id,
-            line.component.as_str(),
-            line.amount.0
-        ])?;
-    }
-    if a.credit.is_positive() {
-        conn.prepare_cached(queries::CREDIT)?.execute(params![
-            payment_id,
-            cui,
-            id_tip_suma,
-            a.credit.0
-        ])?;
-    }
-    Ok(())
 }

@@ -113,11 +113,8 @@ fn main() -> std::io::Result<()> {
     let mut w = BufWriter::new(File::create(out.join("tax_types.csv"))?);
     writeln!(w, "id_tip_suma,nume,prioritate,iban")?;
     for t in TAX_TYPES {
-        let bban = format!(
-            "TREZ40621{:02}00{:09}",
-            t.id,
-            4_267_117u64 + u64::from(t.id)
-        );
+        // A treasury account: TREZ and 16 digits (a Romanian IBAN has 24 characters).
+        let bban = format!("TREZ406{:02}{:011}", t.id, 4_267_117u64 + u64::from(t.id));
         writeln!(
             w,
             "{},{},{},{}",
@@ -134,7 +131,7 @@ fn main() -> std::io::Result<()> {
     let mut debts = BufWriter::with_capacity(1 << 20, File::create(out.join("debts.csv"))?);
     writeln!(
         debts,
-        "cui,id_tip_suma,descriere,debit,ramasita,majorari,penalitati,scadenta"
+        "cui,id_tip_suma,descriere,debit,ramasita,majorari,penalitati,scadenta,id_debit"
     )?;
     let mut owed_out = BufWriter::with_capacity(1 << 20, File::create(out.join("owed.tsv"))?);
 
@@ -228,7 +225,9 @@ fn main() -> std::io::Result<()> {
             };
             writeln!(
                 debts,
-                "{},{},{},{},{},{},{},{year}-{half}",
+                // id_debit: the tax system's own id of the debt, as real exports carry it
+                // (two debts of one person may share type, due date and description).
+                "{},{},{},{},{},{},{},{year}-{half},D{n_debts}",
                 cui,
                 t.id,
                 csv_field(&descriere),
