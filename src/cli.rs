@@ -91,7 +91,7 @@ pub enum Command {
         #[arg(long, value_name = "TIME")]
         booked_until: Option<String>,
     },
-    /// Writes a file from the register.
+    /// Writes a file: what was paid (for the tax system), or the register (Annexes 3, 5).
     Export {
         #[command(subcommand)]
         what: ExportCommand,
