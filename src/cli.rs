@@ -105,9 +105,12 @@ pub enum Command {
         text: String,
     },
     /// Prints the audit log of SOAP requests (newest first) from the configured database.
-    /// Times are UTC; CNPs are masked but for their last three digits.
+    /// Times are shown and read in Romanian time (the table gives each one's UTC offset;
+    /// `--json` keeps them as stored, in UTC). CNPs are masked but for their last three
+    /// digits.
     Audit {
-        /// Only requests at or after this time: "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS" (UTC).
+        /// Only requests at or after this time: "YYYY-MM-DD" or "YYYY-MM-DD HH:MM:SS"
+        /// (Romanian time).
         #[arg(long, value_name = "TIME")]
         since: Option<String>,
         /// Only requests at or before this time (a bare date includes the whole day).
@@ -127,8 +130,8 @@ pub enum Command {
         json: bool,
     },
     /// Prints the payment journal (newest first): every verified inregistrareIncasari
-    /// request with what became of it. Times are Romanian time (Europe/Bucharest), as
-    /// received.
+    /// request with what became of it. Times are shown and read in Romanian time (the
+    /// table gives each one's UTC offset; `--json` keeps them as stored).
     Journal {
         /// Only this ghiseul.ro order number.
         #[arg(long, value_name = "N")]
@@ -383,9 +386,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let time = |t: Option<String>, end: bool| -> anyhow::Result<_> {
                 t.map(|t| {
-                    crate::store::audit::parse_time(&t, end).with_context(|| {
-                        format!("`{t}` is not a time: use \"YYYY-MM-DD\" or \"YYYY-MM-DD HH:MM:SS\" (UTC)")
-                    })
+                    crate::store::audit::parse_time(&t, end)
+                        .map(crate::rules::clock::local_to_utc)
+                        .with_context(|| {
+                            format!("`{t}` is not a time: use \"YYYY-MM-DD\" or \"YYYY-MM-DD HH:MM:SS\" (Romanian time)")
+                        })
                 })
                 .transpose()
             };
@@ -836,4 +841,24 @@ fn describe_import(s: &Summary, path: &std::path::Path, secs: f64) -> String {
         "."
     });
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorChain;
+
+    #[test]
+    fn each_cause_is_said_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::NotFound, "No such file or directory");
+        let e = anyhow::Error::new(io).context("cannot read f.toml: No such file or directory");
+        assert_eq!(
+            ErrorChain(&e).to_string(),
+            "cannot read f.toml: No such file or directory"
+        );
+        let e = anyhow::anyhow!("connection refused").context("cannot open the database");
+        assert_eq!(
+            ErrorChain(&e).to_string(),
+            "cannot open the database: connection refused"
+        );
+    }
 }

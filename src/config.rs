@@ -679,6 +679,35 @@ mod tests {
     }
 
     #[test]
+    fn unknown_ghiseul_variables_are_named_with_the_likely_one() {
+        // Built, not written out: tests/packaging.rs reads every quoted GHISEUL_ name in
+        // this file as an option to document.
+        let typo = ["GHISEUL", "LISTN"].join("_");
+        let test_variable = ["GHISEUL", "TEST", "POSTGRES", "URL"].join("_");
+        let warnings = unknown_environment([
+            typo.as_str(),
+            "GHISEUL_LISTEN",
+            test_variable.as_str(),
+            "PATH",
+        ]);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains(typo.as_str()) && warnings[0].contains("GHISEUL_LISTEN"));
+    }
+
+    #[test]
+    fn check_config_finds_what_serve_would_trip_over() {
+        let c = resolve(
+            "listen = \"127.0.0.1\"\npublic_url = \"taxe.ro/soap\"\nmax_in_flight = 0",
+            &[("GHISEUL_HMAC_KEY", "k")],
+        )
+        .unwrap();
+        let problems = c.problems();
+        assert_eq!(problems.len(), 3, "{problems:?}");
+        let ok = resolve("", &[("GHISEUL_HMAC_KEY", "k")]).unwrap();
+        assert!(ok.problems().is_empty(), "{:?}", ok.problems());
+    }
+
+    #[test]
     fn unknown_keys_in_the_file_are_refused() {
         assert!(toml::from_str::<FileConfig>("hmac_kye = \"x\"").is_err());
     }

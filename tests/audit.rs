@@ -312,7 +312,7 @@ async fn audit_command_prints_rows_newest_first_and_filters(db: Db) {
     let table = run(&[]);
     let lines: Vec<&str> = table.lines().collect();
     assert_eq!(lines.len(), 3, "{table}");
-    assert!(lines[0].starts_with("time (UTC)"), "{table}");
+    assert!(lines[0].starts_with("time (Europe/Bucharest)"), "{table}");
     assert!(lines[1].contains("**********014") && lines[1].contains("ok"));
     assert!(lines[2].contains("**********111") && lines[2].contains("fault"));
 

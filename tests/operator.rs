@@ -324,7 +324,7 @@ fn a_refused_connection_is_said_not_only_a_pool_timeout() {
 
 /// A migrated database and a second login that may read it (and create tables, as the
 /// migrations' bookkeeping wants) but not write a row; both URLs.
-async fn read_only_login(db: Db) -> (String, String) {
+async fn read_only_login(db: Db) -> (String, String, String) {
     let (config, _) = TestApp::fresh_config(db).await;
     let owner_url = config.database_url.clone();
     let store = ghiseul_connector::store::Store::connect(&owner_url, 1, Default::default())
@@ -372,11 +372,28 @@ async fn read_only_login(db: Db) -> (String, String) {
         Db::Sqlite => unreachable!(),
     };
     store.close().await;
-    (owner_url, reader_url)
+    (owner_url, reader_url, name)
+}
+
+/// Drops the login `read_only_login` made (best effort: the test's verdict is made).
+async fn drop_login(db: Db, owner_url: &str, name: &str) {
+    let Ok(store) =
+        ghiseul_connector::store::Store::connect(owner_url, 1, Default::default()).await
+    else {
+        return;
+    };
+    let statements = match db {
+        Db::Postgres => vec![format!("DROP OWNED BY {name}"), format!("DROP ROLE {name}")],
+        _ => vec![format!("DROP USER '{name}'@'%'")],
+    };
+    for sql in statements {
+        let _ = sqlx::query(&sql).execute(store.pool()).await;
+    }
+    store.close().await;
 }
 
 async fn check_config_says_when_the_login_cannot_write(db: Db) {
-    let (_, reader) = read_only_login(db).await;
+    let (owner, reader, name) = read_only_login(db).await;
     let (ok, out, err) = run(bin()
         .env("GHISEUL_HMAC_KEY", "k")
         .env("GHISEUL_DATABASE_URL", &reader)
@@ -389,14 +406,16 @@ async fn check_config_says_when_the_login_cannot_write(db: Db) {
         err.contains("GRANT SELECT, INSERT, UPDATE, DELETE"),
         "{err}"
     );
+    drop_login(db, &owner, &name).await;
 }
 
-/// A server whose login loses its write rights while it runs: /health says so.
+/// A server on a login that may read but not write: it starts and answers, and /health
+/// says 503 (where the same database under its owner's login says 200).
 async fn health_says_503_when_the_login_cannot_write(db: Db) {
     let app = TestApp::spawn(db).await;
     let (status, _) = app.get("/health").await;
     assert_eq!(status, 200);
-    let (_, reader) = read_only_login(db).await;
+    let (owner, reader, name) = read_only_login(db).await;
     let (mut config, dir) = TestApp::fresh_config(db).await;
     config.database_url = reader;
     // A server on the read-only login (migrations already applied by the owner): it
@@ -410,6 +429,7 @@ async fn health_says_503_when_the_login_cannot_write(db: Db) {
     let r = reqwest::get(format!("http://{addr}/health")).await.unwrap();
     assert_eq!(r.status().as_u16(), 503);
     assert!(r.text().await.unwrap().contains("cannot record payments"));
+    drop_login(db, &owner, &name).await;
 }
 
 mod postgres {

@@ -8,6 +8,36 @@ pub fn now() -> DateTime<Tz> {
     chrono::Utc::now().with_timezone(&Bucharest)
 }
 
+/// The one way the command line shows a moment: Romanian time with its offset from UTC,
+/// `2025-05-20 13:11:12 +03:00`, whatever zone it is stored in.
+pub fn show_utc(at: &NaiveDateTime) -> String {
+    use chrono::TimeZone as _;
+    Bucharest
+        .from_utc_datetime(at)
+        .format("%Y-%m-%d %H:%M:%S %:z")
+        .to_string()
+}
+
+/// `show_utc` for a moment stored in Romanian time (the payment journal).
+pub fn show_local(at: &NaiveDateTime) -> String {
+    use chrono::TimeZone as _;
+    match Bucharest.from_local_datetime(at).earliest() {
+        Some(t) => t.format("%Y-%m-%d %H:%M:%S %:z").to_string(),
+        // A time skipped by the change to summer time cannot have been written by us.
+        None => at.format("%Y-%m-%d %H:%M:%S").to_string(),
+    }
+}
+
+/// A moment given in Romanian time, in UTC (for filters over UTC columns).
+pub fn local_to_utc(at: NaiveDateTime) -> NaiveDateTime {
+    use chrono::TimeZone as _;
+    Bucharest
+        .from_local_datetime(&at)
+        .earliest()
+        .map(|t| t.naive_utc())
+        .unwrap_or(at)
+}
+
 /// `timestamp`: `aaaallzzoommss`.
 pub fn timestamp(t: &DateTime<Tz>) -> String {
     t.format("%Y%m%d%H%M%S").to_string()
@@ -36,6 +66,28 @@ pub fn parse_payment_date(text: &str) -> Option<NaiveDateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_command_line_shows_romanian_time_with_its_offset() {
+        let at = |s| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap();
+        // Summer (UTC+3) and winter (UTC+2).
+        assert_eq!(
+            show_utc(&at("2025-05-20 10:11:12")),
+            "2025-05-20 13:11:12 +03:00"
+        );
+        assert_eq!(
+            show_utc(&at("2025-01-20 10:11:12")),
+            "2025-01-20 12:11:12 +02:00"
+        );
+        assert_eq!(
+            show_local(&at("2025-05-20 13:11:12")),
+            "2025-05-20 13:11:12 +03:00"
+        );
+        assert_eq!(
+            local_to_utc(at("2025-05-20 13:11:12")),
+            at("2025-05-20 10:11:12")
+        );
+    }
 
     #[test]
     fn timestamp_has_fourteen_digits_and_a_real_date() {

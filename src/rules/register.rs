@@ -20,7 +20,10 @@
 //!   tax system books our payment its balance does not count it; once booked, its balance
 //!   is the truth.
 
-use std::collections::{HashMap, HashSet};
+/// The maps of an import hold millions of keys that come from the institution's own files:
+/// a fast hash (FxHash) rather than the default's protection against crafted keys.
+pub type Map<K, V> = rustc_hash::FxHashMap<K, V>;
+pub type Set<K> = rustc_hash::FxHashSet<K>;
 
 /// A tax type as the file gives it (Annex 1 and Annex 2 fields).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -175,7 +178,7 @@ pub fn duplicates<K: std::hash::Hash + Eq + std::fmt::Display>(
     keys: impl Iterator<Item = (u64, K)>,
     what: &str,
 ) -> Vec<Refusal> {
-    let mut first: HashMap<K, u64> = HashMap::new();
+    let mut first: Map<K, u64> = Map::default();
     let mut refused = Vec::new();
     for (line, key) in keys {
         match first.get(&key) {
@@ -197,12 +200,12 @@ pub fn plan_tax_types(
     replace: bool,
 ) -> Result<TaxTypePlan, Vec<Refusal>> {
     let mut refused = duplicates(file.iter().map(|(l, t)| (*l, t.id)), "id_tip_suma");
-    let mut stored: HashMap<i64, TaxType> = stored.into_iter().map(|s| (s.row.id, s.row)).collect();
+    let mut stored: Map<i64, TaxType> = stored.into_iter().map(|s| (s.row.id, s.row)).collect();
     let mut plan = TaxTypePlan::default();
-    let in_file: HashSet<i64> = file.iter().map(|(_, t)| t.id).collect();
+    let in_file: Set<i64> = file.iter().map(|(_, t)| t.id).collect();
     // The priorities once the import is done: the file's, and those of stored types it
     // leaves alone.
-    let mut holder: HashMap<i64, (i64, Option<u64>)> = HashMap::new();
+    let mut holder: Map<i64, (i64, Option<u64>)> = Map::default();
     for t in stored.values() {
         if !in_file.contains(&t.id) && !replace && t.prioritate > 0 {
             holder.insert(t.prioritate, (t.id, None));
@@ -278,7 +281,7 @@ pub fn plan_persons(
     if !refused.is_empty() {
         return Err(refused);
     }
-    let mut stored: HashMap<String, StoredPerson> =
+    let mut stored: Map<String, StoredPerson> =
         stored.into_iter().map(|s| (s.row.cui.clone(), s)).collect();
     let mut plan = PersonPlan::default();
     let mut cod = next_cod;
@@ -317,7 +320,7 @@ pub fn plan_persons(
 pub fn plan_debts(
     file: Vec<(u64, Debt)>,
     stored: Vec<StoredDebt>,
-    active: &HashSet<String>,
+    active: &Set<String>,
     replace: bool,
 ) -> Result<DebtPlan, Vec<Refusal>> {
     let mut refused = Vec::new();
@@ -340,7 +343,7 @@ pub fn plan_debts(
         refused.sort_by_key(|r| r.line);
         return Err(refused);
     }
-    let mut stored: HashMap<(String, String), StoredDebt> = stored
+    let mut stored: Map<(String, String), StoredDebt> = stored
         .into_iter()
         .map(|s| ((s.row.cui.clone(), s.row.cheie.clone()), s))
         .collect();
@@ -443,8 +446,8 @@ mod tests {
         }
     }
 
-    fn active() -> HashSet<String> {
-        ["1800101221111".to_string()].into()
+    fn active() -> Set<String> {
+        Set::from_iter(["1800101221111".to_string()])
     }
 
     #[test]

@@ -378,7 +378,7 @@ pub fn parse_time(text: &str, end_of_day: bool) -> Option<NaiveDateTime> {
 /// The rows as a table for a terminal.
 pub fn format_table(rows: &[Row]) -> String {
     let header = [
-        "time (UTC)",
+        "time (Europe/Bucharest)",
         "operation",
         "CUI",
         "source",
@@ -390,7 +390,10 @@ pub fn format_table(rows: &[Row]) -> String {
         .iter()
         .map(|r| {
             [
-                r.at.clone(),
+                NaiveDateTime::parse_from_str(&r.at, AT_FORMAT)
+                    .or_else(|_| NaiveDateTime::parse_from_str(&r.at, "%Y-%m-%d %H:%M:%S"))
+                    .map(|t| crate::rules::clock::show_utc(&t))
+                    .unwrap_or_else(|_| format!("{} UTC", r.at)),
                 r.operation.clone(),
                 r.cui.clone(),
                 r.source.clone(),
@@ -481,11 +484,12 @@ mod tests {
         };
         let table = format_table(&[row]);
         let lines: Vec<&str> = table.lines().collect();
-        assert!(lines[0].starts_with("time (UTC)"));
+        assert!(lines[0].starts_with("time (Europe/Bucharest)"));
         assert_eq!(lines[0].find("operation"), lines[1].find("inregistrare"));
         let cells: Vec<&str> = lines[1].split_whitespace().collect();
+        assert_eq!(&cells[..3], ["2025-05-20", "13:11:12", "+03:00"]);
         assert_eq!(
-            cells[2..],
+            cells[3..],
             [
                 "inregistrareIncasari",
                 "**********014",

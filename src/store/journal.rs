@@ -147,7 +147,9 @@ pub fn format_table(rows: &[Row]) -> String {
         .iter()
         .map(|r| {
             [
-                r.received_at.clone(),
+                chrono::NaiveDateTime::parse_from_str(&r.received_at, "%Y-%m-%d %H:%M:%S")
+                    .map(|t| crate::rules::clock::show_local(&t))
+                    .unwrap_or_else(|_| r.received_at.clone()),
                 r.order.clone(),
                 r.cui.clone(),
                 r.outcome.clone(),

@@ -11,6 +11,8 @@
 //! import is about to rewrite from a balance read before it.
 
 use std::collections::{HashMap, HashSet};
+
+use crate::rules::register::Set;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -44,7 +46,7 @@ pub trait RegisterTx {
     async fn tax_types(&mut self) -> Result<Vec<StoredTaxType>>;
     async fn persons(&mut self) -> Result<Vec<StoredPerson>>;
     /// The CUIs of the register that are not removed.
-    async fn active_cuis(&mut self) -> Result<HashSet<String>>;
+    async fn active_cuis(&mut self) -> Result<Set<String>>;
     /// The debts of the taxpayers that are not removed, with what unbooked payments put
     /// on each.
     async fn debts(&mut self) -> Result<Vec<StoredDebt>>;
@@ -417,7 +419,7 @@ impl RegisterTx for SqliteRegister {
         })
     }
 
-    async fn active_cuis(&mut self) -> Result<HashSet<String>> {
+    async fn active_cuis(&mut self) -> Result<Set<String>> {
         blocking(|| {
             let mut stmt = self.conn.prepare(sql::ACTIVE_CUIS)?;
             let rows = stmt.query_map([], |r| r.get(0))?;
@@ -655,7 +657,7 @@ impl RegisterTx for PoolRegister {
             .collect()
     }
 
-    async fn active_cuis(&mut self) -> Result<HashSet<String>> {
+    async fn active_cuis(&mut self) -> Result<Set<String>> {
         let rows = self.fetch(sql::ACTIVE_CUIS).await?;
         Ok(rows
             .iter()
