@@ -1,4 +1,4 @@
-//! The command line: serve, migrate, import, sign, call and audit.
+//! The command line: serve, migrate, import, sign, call, audit, sync and simulate-transfer.
 
 use std::path::PathBuf;
 
@@ -179,6 +179,44 @@ pub enum Command {
         soap12: bool,
         #[command(subcommand)]
         operation: CallOperation,
+    },
+    /// Brings ghiseul.ro's copy of the register up to date through its Transfer service
+    /// (Annex 2): tax types, persons, PFA, deletions. Needs the transfer_* settings.
+    Sync {
+        /// Prints what would be sent (counts per register and the first records), calling
+        /// nothing, from what ghiseul.ro last acknowledged.
+        #[arg(long, conflicts_with = "status")]
+        dry_run: bool,
+        /// Prints what ghiseul.ro last acknowledged per register and when, and the last runs.
+        #[arg(long)]
+        status: bool,
+    },
+    /// Runs a simulator of ghiseul.ro's Transfer service (Annex 2) to rehearse `sync`:
+    /// verifies checks, idClient, userClient, identifiers, IBANs, duplicates and the 1000
+    /// limit, keeps what it accepts in memory and prints each packet.
+    SimulateTransfer {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8090")]
+        listen: String,
+        /// The key the checks are made with (transfer_key of the institution).
+        #[arg(long)]
+        key: String,
+        /// The idClient to accept.
+        #[arg(long)]
+        id_client: u64,
+        /// The userClient to accept.
+        #[arg(long)]
+        user_client: String,
+        /// Answer fault CODE instead: `N:CODE` on the N-th request, `OPERATION:CODE` on
+        /// every call of an operation, `OPERATION#N:CODE` on its N-th call. Repeatable.
+        #[arg(long, value_name = "CALL:CODE")]
+        fault_on: Vec<crate::transfer::simulator::FaultRule>,
+        /// Waits this long before answering each packet (a slow ghiseul.ro).
+        #[arg(long, default_value_t = 0)]
+        delay_ms: u64,
+        /// Prints nothing per accepted packet.
+        #[arg(long)]
+        quiet: bool,
     },
 }
 
@@ -424,6 +462,66 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::payout::cli::report_daily(file, args).await
         }
         Command::User(UserCommand::Add(args)) => crate::payout::cli::user_add(file, args).await,
+        Command::Sync { dry_run, status } => {
+            let config = Config::resolve(file, &process_env, false)?;
+            let store = open_store(&config).await?;
+            store.migrate().await.context("applying the migrations")?;
+            use std::io::Write as _;
+            if status {
+                let text = crate::transfer::sync::status(&store).await?;
+                let _ = std::io::stdout().write_all(text.as_bytes());
+                return Ok(());
+            }
+            let report = crate::transfer::sync::run(
+                &store,
+                &config.transfer,
+                crate::transfer::sync::Options {
+                    dry_run,
+                    ..Default::default()
+                },
+            )
+            .await;
+            let _ = std::io::stdout().write_all(report.render().as_bytes());
+            let _ = std::io::stdout().flush();
+            store.close().await;
+            match report.error {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }
+        }
+        Command::SimulateTransfer {
+            listen,
+            key,
+            id_client,
+            user_client,
+            fault_on,
+            delay_ms,
+            quiet,
+        } => {
+            let sim = crate::transfer::simulator::Simulator::start(
+                crate::transfer::simulator::SimConfig {
+                    key,
+                    id_client,
+                    user_client,
+                    faults: fault_on,
+                    delay: std::time::Duration::from_millis(delay_ms),
+                    print: !quiet,
+                },
+                &listen,
+            )
+            .await
+            .with_context(|| format!("listening on {listen}"))?;
+            println!(
+                "Transfer simulator on {} (WSDL at {}?wsdl); set transfer_url to it. Stop with Ctrl-C.",
+                sim.url(),
+                sim.url()
+            );
+            tokio::select! {
+                _ = shutdown_signal() => {}
+                _ = sim.wait() => {}
+            }
+            Ok(())
+        }
         Command::Journal {
             order,
             cui,

@@ -36,6 +36,16 @@ pub struct FileConfig {
     pub max_in_flight: Option<usize>,
     pub log_format: Option<LogFormat>,
     pub audit_retention_days: Option<u32>,
+    // Annex 2 (`sync`): see transfer::settings.
+    pub transfer_url: Option<String>,
+    pub transfer_id_client: Option<u64>,
+    pub transfer_user_client: Option<String>,
+    pub transfer_utilizator: Option<String>,
+    pub transfer_key: Option<String>,
+    pub transfer_key_file: Option<PathBuf>,
+    pub transfer_retries: Option<u32>,
+    pub transfer_retry_delay_ms: Option<u64>,
+    pub transfer_timeout_secs: Option<u64>,
     pub institutie_cui: Option<String>,
     pub institutie_nume: Option<String>,
 }
@@ -75,6 +85,8 @@ pub struct Config {
     pub max_in_flight: usize,
     pub log_format: LogFormat,
     pub audit_retention_days: u32,
+    /// Annex 2: where and as whom `sync` sends the register.
+    pub transfer: crate::transfer::settings::TransferSettings,
     /// Who the institution is, for the files it makes.
     pub institutie: Institution,
 }
@@ -122,6 +134,7 @@ impl std::fmt::Debug for Config {
             .field("max_in_flight", &self.max_in_flight)
             .field("log_format", &self.log_format)
             .field("audit_retention_days", &self.audit_retention_days)
+            .field("transfer", &self.transfer)
             .field("institutie_cui", &self.institutie.cui)
             .field("institutie_nume", &self.institutie.nume)
             .finish()
@@ -274,6 +287,20 @@ impl Config {
             }
             None => file.log_format.unwrap_or_default(),
         };
+        let transfer = crate::transfer::settings::TransferSettings::resolve(
+            env,
+            crate::transfer::settings::FileKeys {
+                url: file.transfer_url,
+                id_client: file.transfer_id_client,
+                user_client: file.transfer_user_client,
+                utilizator: file.transfer_utilizator,
+                key: file.transfer_key,
+                key_file: file.transfer_key_file,
+                retries: file.transfer_retries,
+                retry_delay_ms: file.transfer_retry_delay_ms,
+                timeout_secs: file.transfer_timeout_secs,
+            },
+        )?;
         let institutie = Institution {
             cui: institution_cui(env("GHISEUL_INSTITUTIE_CUI").or(file.institutie_cui))?,
             nume: env("GHISEUL_INSTITUTIE_NUME")
@@ -281,6 +308,7 @@ impl Config {
                 .unwrap_or_default(),
         };
         Ok(Config {
+            transfer,
             admin_listen: env("GHISEUL_ADMIN_LISTEN").or(file.admin_listen),
             listen,
             database_url,
@@ -407,7 +435,7 @@ impl Config {
                     .join(", ")
             }
         };
-        let rows: Vec<(&str, String)> = vec![
+        let mut rows: Vec<(&str, String)> = vec![
             ("listen", self.listen.clone()),
             (
                 "admin_listen",
@@ -460,6 +488,37 @@ impl Config {
                 self.audit_retention_days.to_string(),
             ),
         ];
+        let t = &self.transfer;
+        let unset = || "unset".to_string();
+        rows.extend([
+            ("transfer_url", t.url.clone()),
+            (
+                "transfer_id_client",
+                t.id_client.map_or_else(unset, |i| i.to_string()),
+            ),
+            (
+                "transfer_user_client",
+                t.user_client.clone().unwrap_or_else(unset),
+            ),
+            (
+                "transfer_utilizator",
+                t.utilizator
+                    .clone()
+                    .unwrap_or_else(|| "<idClient>.<user>@<host> (default)".into()),
+            ),
+            (
+                "transfer_key",
+                if t.key.is_some() {
+                    "set (***)"
+                } else {
+                    "unset"
+                }
+                .into(),
+            ),
+            ("transfer_retries", t.retries.to_string()),
+            ("transfer_retry_delay_ms", t.retry_delay_ms.to_string()),
+            ("transfer_timeout_secs", t.timeout_secs.to_string()),
+        ]);
         let mut out = String::new();
         for (name, value) in rows {
             out.push_str(&format!("  {name:<22} {value}\n"));
@@ -492,6 +551,15 @@ pub const ENVIRONMENT: &[&str] = &[
     "GHISEUL_LOG_FORMAT",
     "GHISEUL_AUDIT_RETENTION_DAYS",
     "GHISEUL_LOG",
+    "GHISEUL_TRANSFER_URL",
+    "GHISEUL_TRANSFER_ID_CLIENT",
+    "GHISEUL_TRANSFER_USER_CLIENT",
+    "GHISEUL_TRANSFER_UTILIZATOR",
+    "GHISEUL_TRANSFER_KEY",
+    "GHISEUL_TRANSFER_KEY_FILE",
+    "GHISEUL_TRANSFER_RETRIES",
+    "GHISEUL_TRANSFER_RETRY_DELAY_MS",
+    "GHISEUL_TRANSFER_TIMEOUT_SECS",
 ];
 
 /// The `GHISEUL_*` variables of `names` that the program does not know, each with the

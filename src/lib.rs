@@ -22,3 +22,4 @@ pub mod rules;
 pub mod service;
 pub mod startup;
 pub mod store;
+pub mod transfer;

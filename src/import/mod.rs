@@ -252,6 +252,12 @@ async fn apply<T: RegisterTx>(
         Rows::Debts(file) => {
             let active = tx.active_cuis().await?;
             let stored = tx.debts().await?;
+            tracing::debug!(
+                secs = started.elapsed().as_secs_f64(),
+                taxpayers = active.len(),
+                debts = stored.len(),
+                "register read"
+            );
             let plan = checked(
                 register::plan_debts(file, stored, &active, options.replace),
                 bad,

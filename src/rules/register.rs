@@ -343,8 +343,11 @@ pub fn plan_debts(
         refused.sort_by_key(|r| r.line);
         return Err(refused);
     }
+    // The debts of removed taxpayers are no longer part of the register (they were closed
+    // or deleted with their taxpayer).
     let mut stored: Map<(String, String), StoredDebt> = stored
         .into_iter()
+        .filter(|s| active.contains(&s.row.cui))
         .map(|s| ((s.row.cui.clone(), s.row.cheie.clone()), s))
         .collect();
     let mut plan = DebtPlan::default();

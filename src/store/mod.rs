@@ -17,6 +17,7 @@ pub mod payout;
 pub mod register;
 mod sqlite;
 mod statement;
+pub mod transfer;
 
 pub use statement::DueRow;
 

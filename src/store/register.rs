@@ -47,8 +47,9 @@ pub trait RegisterTx {
     async fn persons(&mut self) -> Result<Vec<StoredPerson>>;
     /// The CUIs of the register that are not removed.
     async fn active_cuis(&mut self) -> Result<Set<String>>;
-    /// The debts of the taxpayers that are not removed, with what unbooked payments put
-    /// on each.
+    /// Every debt, with what unbooked payments put on each. (One scan of the table:
+    /// those of removed taxpayers are set aside by the plan, not by a join that would look
+    /// each debt's taxpayer up.)
     async fn debts(&mut self) -> Result<Vec<StoredDebt>>;
     /// The newest `data` of `table`.
     async fn newest_data(&mut self, table: Table) -> Result<Option<String>>;
@@ -73,8 +74,7 @@ mod sql {
     pub const ACTIVE_CUIS: &str = "SELECT cui FROM taxpayers WHERE sters_la IS NULL";
     pub const DEBTS: &str = "SELECT d.id, d.cui, d.cheie, d.id_debit, d.id_tip_suma, \
         d.descriere, d.debit, d.ramasita, d.majorari, d.penalitati, d.rest_debit, \
-        d.rest_ramasita, d.rest_majorari, d.rest_penalitati, d.scadenta \
-        FROM debts d JOIN taxpayers p ON p.cui = d.cui WHERE p.sters_la IS NULL";
+        d.rest_ramasita, d.rest_majorari, d.rest_penalitati, d.scadenta FROM debts d";
     /// Every allocation, with its amount when its payment is not booked yet (else 0): the
     /// debts paid here, and what the tax system's balances do not count yet.
     pub const ALLOCATIONS: &str = "SELECT a.debt_id, a.component, \
