@@ -560,6 +560,10 @@ pub const ENVIRONMENT: &[&str] = &[
     "GHISEUL_TRANSFER_RETRIES",
     "GHISEUL_TRANSFER_RETRY_DELAY_MS",
     "GHISEUL_TRANSFER_TIMEOUT_SECS",
+    "GHISEUL_INSTITUTIE_CUI",
+    "GHISEUL_INSTITUTIE_NUME",
+    // Read by `report daily --format pdf` (src/payout/pdf.rs).
+    "GHISEUL_PDF_FONT",
 ];
 
 /// The `GHISEUL_*` variables of `names` that the program does not know, each with the
@@ -682,6 +686,23 @@ fn networks(
 
 #[cfg(test)]
 mod tests {
+    /// Every variable this file reads is one `unknown_environment` knows, so that setting
+    /// it is never reported as a typo.
+    #[test]
+    fn every_variable_read_is_a_known_one() {
+        let source = include_str!("config.rs");
+        let mut read = 0;
+        for part in source.split("env(\"GHISEUL_").skip(1) {
+            let name = format!("GHISEUL_{}", part.split('"').next().unwrap());
+            assert!(
+                ENVIRONMENT.contains(&name.as_str()),
+                "{name} is read but not in ENVIRONMENT"
+            );
+            read += 1;
+        }
+        assert!(read >= 5, "the variables read were not found ({read})");
+    }
+
     use super::*;
     use std::collections::HashMap;
 

@@ -197,7 +197,7 @@ async fn consumer_cursor_survives_crashes(db: Db) {
 
     // A crash after the file is written and synced, before it is renamed into place.
     assert!(expect_ok(app.pay("13", FIRMA, &[("1", "30.00")]).await));
-    let (code, _, err) = run(export(3).env("GHISEUL_PAYOUT_CRASH_AT", "before-rename"));
+    let (code, _, err) = run(export(3).env("GHISEUL_TEST_PAYOUT_CRASH_AT", "before-rename"));
     assert_eq!(code, 86, "{err}");
     assert!(!f(3).exists(), "the file was never put in place");
     let leftovers = std::fs::read_dir(dir.path()).unwrap().count();
@@ -211,7 +211,7 @@ async fn consumer_cursor_survives_crashes(db: Db) {
     // A crash after the rename, before the cursor moves: the next run knows the file is
     // there and does not take its payments again.
     assert!(expect_ok(app.pay("15", POPESCU, &[("2", "5.00")]).await));
-    let (code, _, _) = run(export(5).env("GHISEUL_PAYOUT_CRASH_AT", "after-rename"));
+    let (code, _, _) = run(export(5).env("GHISEUL_TEST_PAYOUT_CRASH_AT", "after-rename"));
     assert_eq!(code, 86);
     assert_eq!(seqs_in(&[&f(5)]), vec![5]);
     assert!(expect_ok(app.pay("16", POPESCU, &[("2", "6.00")]).await));

@@ -18,7 +18,7 @@ use crate::store::Store;
 /// Set to `before-rename` or `after-rename` to make `export payments --consumer` exit
 /// (status 86) at that point, as a crash would: the tests prove that the next run neither
 /// skips nor repeats a payment. Not for production use.
-pub const CRASH_ENV: &str = "GHISEUL_PAYOUT_CRASH_AT";
+pub const CRASH_ENV: &str = "GHISEUL_TEST_PAYOUT_CRASH_AT";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
