@@ -91,7 +91,7 @@ pub enum Command {
         #[arg(long, value_name = "TIME")]
         booked_until: Option<String>,
     },
-    /// Writes a file from the register.
+    /// Writes a file: what was paid (for the tax system), or the register (Annexes 3, 5).
     Export {
         #[command(subcommand)]
         what: ExportCommand,
@@ -156,6 +156,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Printable reports.
+    #[command(subcommand)]
+    Report(ReportCommand),
+    /// Users of the web console (`/admin/` on admin_listen).
+    #[command(subcommand)]
+    User(UserCommand),
     /// Calls a running server exactly as ghiseul.ro does and prints the verified answer.
     Call {
         /// The SOAP endpoint. Default: the configured public URL.
@@ -230,6 +236,11 @@ pub enum JournalOutcome {
 
 #[derive(Subcommand, Debug)]
 pub enum ExportCommand {
+    /// What was paid, for the tax system: one row per paid item (or, with --allocations,
+    /// per debt component touched), each with a growing sequence number. With --consumer
+    /// NAME and --out FILE, takes exactly the items that consumer has not taken yet, and
+    /// remembers that only once FILE is completely written, synced and renamed into place.
+    Payments(crate::payout::cli::PaymentsArgs),
     /// Annex 3's contribuabili.csv (for institutions without a tax system of their own):
     /// every taxpayer of the register, columns Nr. crt.; CNP/NIF sau CIF/CUI; Nume;
     /// Adresa, separated by `;`, UTF-8 with a byte-order mark, CRLF line ends.
@@ -253,6 +264,19 @@ pub enum ExportCommand {
         #[arg(long, value_enum, default_value_t = crate::export::Unit::Lei)]
         unit: crate::export::Unit,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportCommand {
+    /// The day's receipts per account and tax type, the total and the exceptions.
+    Daily(crate::payout::cli::DailyArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Adds a console user, or sets a new password for one; asks for the password twice
+    /// (or reads one line from standard input with --password-stdin).
+    Add(crate::payout::cli::UserAddArgs),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -431,6 +455,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let _ = std::io::stdout().write_all(out.as_bytes());
             Ok(())
         }
+        Command::Export {
+            what: ExportCommand::Payments(args),
+        } => crate::payout::cli::export_payments(file, args).await,
+        Command::Report(ReportCommand::Daily(args)) => {
+            crate::payout::cli::report_daily(file, args).await
+        }
+        Command::User(UserCommand::Add(args)) => crate::payout::cli::user_add(file, args).await,
         Command::Sync { dry_run, status } => {
             let config = Config::resolve(file, &process_env, false)?;
             let store = open_store(&config).await?;
@@ -669,12 +700,14 @@ async fn export(config: &Config, what: ExportCommand) -> anyhow::Result<()> {
     use crate::export::{admin_creante, contribuabili, Output};
     let out = match &what {
         ExportCommand::Contribuabili { out } | ExportCommand::AdminCreante { out, .. } => out,
+        ExportCommand::Payments(_) => unreachable!("run by payout::cli::export_payments"),
     };
     let store = open_store(config).await?;
     store.migrate().await.context("applying the migrations")?;
     let mut output = Output::create(out.as_deref())?;
     let name = output.name();
     let summary = match what {
+        ExportCommand::Payments(_) => unreachable!("run by payout::cli::export_payments"),
         ExportCommand::Contribuabili { .. } => {
             let n = contribuabili(&store, &mut output).await?;
             format!("Wrote contribuabili.csv (Annex 3) to {name}: {n} taxpayer(s).")

@@ -47,6 +47,7 @@ pub struct FileConfig {
     pub transfer_retry_delay_ms: Option<u64>,
     pub transfer_timeout_secs: Option<u64>,
     pub institutie_cui: Option<String>,
+    pub institutie_nume: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -97,6 +98,9 @@ pub struct Institution {
     /// The institution's fiscal code (CIF) as digits without `RO` (Annex 5's `cui`);
     /// `None` when not configured (only `export admin-creante` needs it).
     pub cui: Option<String>,
+    /// The institution's name, printed on the daily report and the console; empty when
+    /// not configured.
+    pub nume: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -132,6 +136,7 @@ impl std::fmt::Debug for Config {
             .field("audit_retention_days", &self.audit_retention_days)
             .field("transfer", &self.transfer)
             .field("institutie_cui", &self.institutie.cui)
+            .field("institutie_nume", &self.institutie.nume)
             .finish()
     }
 }
@@ -298,6 +303,9 @@ impl Config {
         )?;
         let institutie = Institution {
             cui: institution_cui(env("GHISEUL_INSTITUTIE_CUI").or(file.institutie_cui))?,
+            nume: env("GHISEUL_INSTITUTIE_NUME")
+                .or(file.institutie_nume)
+                .unwrap_or_default(),
         };
         Ok(Config {
             transfer,
@@ -553,6 +561,9 @@ pub const ENVIRONMENT: &[&str] = &[
     "GHISEUL_TRANSFER_RETRY_DELAY_MS",
     "GHISEUL_TRANSFER_TIMEOUT_SECS",
     "GHISEUL_INSTITUTIE_CUI",
+    "GHISEUL_INSTITUTIE_NUME",
+    // Read by `report daily --format pdf` (src/payout/pdf.rs).
+    "GHISEUL_PDF_FONT",
 ];
 
 /// The `GHISEUL_*` variables of `names` that the program does not know, each with the

@@ -277,6 +277,19 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
     let pool = state.service.store().pool();
     let mut text = state.metrics.render(pool.size(), pool.num_idle());
+    // The age of the last ghiseul.ro request and the open exceptions (issue 13), before
+    // the closing `# EOF`.
+    // Bounded like sync's below: a database that hangs must not hang the scrape.
+    let extra = tokio::time::timeout(
+        Duration::from_secs(2),
+        crate::console::metrics_text(state.service.store()),
+    )
+    .await
+    .unwrap_or_default();
+    match text.strip_suffix("# EOF\n") {
+        Some(head) => text = format!("{head}{extra}# EOF\n"),
+        None => text.push_str(&extra),
+    }
     // `sync` runs in its own process: its figures are read from its table (sync_runs).
     let sync = tokio::time::timeout(
         Duration::from_secs(2),

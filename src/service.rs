@@ -208,7 +208,7 @@ fn canonical_content(p: &ValidPayment, data: &str) -> String {
 
 /// Groups the outstanding rows into the TipSuma list of the response. Rows arrive in
 /// statement order, so a type's rows are consecutive.
-fn statement(rows: &[DueRow]) -> Vec<TipSuma> {
+pub fn statement(rows: &[DueRow]) -> Vec<TipSuma> {
     let mut sume: Vec<TipSuma> = Vec::new();
     let mut current: Option<i64> = None;
     let mut total = Bani::ZERO;

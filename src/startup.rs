@@ -93,9 +93,16 @@ impl Application {
             None => None,
         };
         let mut router = soap_router(state.clone(), &config.soap_path);
-        let admin = admin_router(state);
+        let mut admin = admin_router(state);
         if admin_listener.is_none() {
             router = router.merge(admin.clone());
+        } else {
+            // The web console only on the admin listener, never beside the SOAP endpoint.
+            admin = admin.merge(crate::console::router(
+                store.clone(),
+                config.institutie.nume.clone(),
+                config.trusted_proxies.clone(),
+            ));
         }
         Ok(Application {
             listener,

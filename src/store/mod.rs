@@ -13,6 +13,7 @@ pub mod audit;
 pub mod export;
 pub mod journal;
 pub mod payment;
+pub mod payout;
 pub mod register;
 mod sqlite;
 mod statement;
