@@ -181,7 +181,8 @@ import_register() { # backend, register folder
         line=$(GHISEUL_DATABASE_URL="$DB_URL" "$BIN" import "$kind" "$file" 2>>"$OUT/import.log") \
             || die "import $kind failed (see $OUT/import.log)"
         say "  $line"
-        total_rows=$(( total_rows + $(echo "$line" | sed -E 's/^Imported ([0-9]+) row.*/\1/') ))
+        # "Imported debts from FILE: N row(s) in …"
+        total_rows=$(( total_rows + $(echo "$line" | sed -E 's/^Imported .*: ([0-9]+) row\(s\) in .*/\1/') ))
     done
     end=$(date +%s%N)
     local secs rate size
