@@ -31,7 +31,7 @@ pub async fn check(config: &Config) -> Report {
                 .push("TLS: the certificate and key load".into()),
             Err(e) => report.problems.push(format!(
                 "{}",
-                crate::cli::ErrorChain(&e.context("TLS (tls_cert, tls_key)"))
+                ErrorChain(&e.context("TLS (tls_cert, tls_key)"))
             )),
         }
     }
@@ -74,7 +74,7 @@ async fn check_database(config: &Config, report: &mut Report) {
             report.problems.push(format!(
                 "{}. Check database_url (GHISEUL_DATABASE_URL), that the database server runs \
                  and that this machine may connect to it",
-                crate::cli::ErrorChain(&e)
+                ErrorChain(&e)
             ));
             return;
         }
@@ -82,7 +82,7 @@ async fn check_database(config: &Config, report: &mut Report) {
     if let Err(e) = store.ping().await {
         report.problems.push(format!(
             "the database {shown} does not answer: {}",
-            crate::cli::ErrorChain(&anyhow::Error::new(e))
+            ErrorChain(&anyhow::Error::new(e))
         ));
         return;
     }
@@ -120,7 +120,7 @@ async fn check_database(config: &Config, report: &mut Report) {
 /// The problem line for a database that answers but cannot take a payment, with what the
 /// operator can do about it on each database.
 fn cannot_record(config: &Config, store: &Store, e: &anyhow::Error) -> String {
-    let cause = crate::cli::ErrorChain(e);
+    let cause = ErrorChain(e);
     let login = reqwest::Url::parse(&config.database_url)
         .ok()
         .map(|u| u.username().to_string())
@@ -237,4 +237,31 @@ pub async fn migrate(config: &Config, status_only: bool) -> anyhow::Result<Strin
     }
     store.close().await;
     Ok(out)
+}
+
+/// An error and its causes, each said once: `a: b: c`. A cause whose text its parent's
+/// message already includes (`cannot read FILE: No such file…` over `No such file…`) is
+/// not repeated.
+pub struct ErrorChain<'a>(pub &'a anyhow::Error);
+
+impl std::fmt::Display for ErrorChain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut said = String::new();
+        for cause in self.0.chain() {
+            let text = cause.to_string();
+            // Compared without case, by the cause's last part: SQLite's "Error code 8:
+            // Attempt to write a readonly database" under "attempt to write a readonly
+            // database" says nothing new.
+            let lower = text.trim().to_lowercase();
+            let last = lower.rsplit(": ").next().unwrap_or(&lower);
+            if said.to_lowercase().contains(last) {
+                continue;
+            }
+            if !said.is_empty() {
+                said.push_str(": ");
+            }
+            said.push_str(&text);
+        }
+        f.write_str(&said)
+    }
 }

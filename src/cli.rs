@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
 
+pub use crate::checks::ErrorChain;
 use crate::client::{format_statement, Answer, Client};
 use crate::config::{process_env, Config, FileConfig, LogFormat};
 use crate::import::read::Encoding;
@@ -835,33 +836,6 @@ async fn check_config(file: FileConfig) -> anyhow::Result<()> {
         text.push_str(p);
     }
     bail!(text)
-}
-
-/// An error and its causes, each said once: `a: b: c`. A cause whose text its parent's
-/// message already includes (`cannot read FILE: No such file…` over `No such file…`) is
-/// not repeated.
-pub struct ErrorChain<'a>(pub &'a anyhow::Error);
-
-impl std::fmt::Display for ErrorChain<'_> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut said = String::new();
-        for cause in self.0.chain() {
-            let text = cause.to_string();
-            // Compared without case, by the cause's last part: SQLite's "Error code 8:
-            // Attempt to write a readonly database" under "attempt to write a readonly
-            // database" says nothing new.
-            let lower = text.trim().to_lowercase();
-            let last = lower.rsplit(": ").next().unwrap_or(&lower);
-            if said.to_lowercase().contains(last) {
-                continue;
-            }
-            if !said.is_empty() {
-                said.push_str(": ");
-            }
-            said.push_str(&text);
-        }
-        f.write_str(&said)
-    }
 }
 
 /// The kinds of register file, as the command line names them.

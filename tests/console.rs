@@ -37,7 +37,7 @@ async fn console(db: Db) -> Console {
     config.trusted_proxies = vec!["127.0.0.1/32".parse().unwrap()];
     let app = TestApp::spawn_with(config, dir).await;
     load_register(&app.store).await;
-    let hash = ghiseul_connector::payout::cli::hash_password(PASSWORD).unwrap();
+    let hash = ghiseul_connector::console::hash_password(PASSWORD).unwrap();
     payout::set_user(&app.store, "ana", &hash).await.unwrap();
     assert!(expect_ok(
         app.pay("1001", POPESCU, &[("1", "400.00"), ("7", "50.00")])

@@ -496,13 +496,11 @@ fn user_add_stores_an_argon2_hash_and_refuses_short_passwords() {
         )
         .unwrap();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
-    assert!(ghiseul_connector::payout::cli::verify_password(
+    assert!(ghiseul_connector::console::verify_password(
         "o-parola-destul-de-lunga",
         &hash
     ));
-    assert!(!ghiseul_connector::payout::cli::verify_password(
-        "alta", &hash
-    ));
+    assert!(!ghiseul_connector::console::verify_password("alta", &hash));
 
     let mut c = bin(&db);
     c.args(["user", "add", "ion", "--password-stdin"])

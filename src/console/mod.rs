@@ -299,10 +299,10 @@ async fn login(
     let hash = sql::user_hash(&c.store, &name).await.ok().flatten();
     let password = f.parola;
     let ok = tokio::task::spawn_blocking(move || match hash {
-        Some(h) => crate::payout::cli::verify_password(&password, &h),
+        Some(h) => verify_password(&password, &h),
         None => {
             // The same work as a real check, so that timing does not tell names apart.
-            let _ = crate::payout::cli::hash_password(&password);
+            let _ = hash_password(&password);
             false
         }
     })
@@ -396,4 +396,24 @@ pub async fn metrics_text(store: &Store) -> String {
         out.push_str(&format!("ghiseul_open_exceptions {n}\n"));
     }
     out
+}
+
+/// An argon2id hash of `password` in PHC form.
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(argon2::Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?
+        .to_string())
+}
+
+/// True when `password` matches the PHC `hash`.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    use argon2::password_hash::{PasswordHash, PasswordVerifier};
+    PasswordHash::new(hash).is_ok_and(|h| {
+        argon2::Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }

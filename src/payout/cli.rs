@@ -159,26 +159,6 @@ pub async fn report_daily(file: FileConfig, a: DailyArgs) -> anyhow::Result<()> 
     Ok(())
 }
 
-/// An argon2id hash of `password` in PHC form.
-pub fn hash_password(password: &str) -> anyhow::Result<String> {
-    use argon2::password_hash::{rand_core::OsRng, PasswordHasher, SaltString};
-    let salt = SaltString::generate(&mut OsRng);
-    Ok(argon2::Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|e| anyhow::anyhow!("hashing the password: {e}"))?
-        .to_string())
-}
-
-/// True when `password` matches the PHC `hash`.
-pub fn verify_password(password: &str, hash: &str) -> bool {
-    use argon2::password_hash::{PasswordHash, PasswordVerifier};
-    PasswordHash::new(hash).is_ok_and(|h| {
-        argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &h)
-            .is_ok()
-    })
-}
-
 pub const MIN_PASSWORD: usize = 10;
 
 pub async fn user_add(file: FileConfig, a: UserAddArgs) -> anyhow::Result<()> {
@@ -204,7 +184,7 @@ pub async fn user_add(file: FileConfig, a: UserAddArgs) -> anyhow::Result<()> {
     if password.chars().count() < MIN_PASSWORD {
         bail!("the password must have at least {MIN_PASSWORD} characters; nothing was changed");
     }
-    let hash = hash_password(&password)?;
+    let hash = crate::console::hash_password(&password)?;
     let (_, store) = store_for(file).await?;
     crate::store::payout::set_user(&store, name, &hash).await?;
     crate::store::payout::audit(&store, &actor(), "user add", name).await?;
