@@ -188,6 +188,92 @@ fn debt_values<'a>(d: &'a Debt, rest: [i64; 4]) -> Vec<Value<'a>> {
     v
 }
 
+/// One statement of a plan: a text of `sql` and its values.
+type Statement<'a> = (&'static str, Vec<Value<'a>>);
+
+/// The statements that apply a tax types' plan, in order: priorities cleared first, so
+/// that two types can swap theirs.
+fn tax_type_statements<'a>(plan: &'a TaxTypePlan, data: &'a str) -> Vec<Statement<'a>> {
+    let mut out: Vec<Statement<'a>> = Vec::new();
+    out.extend(
+        plan.clear_priority
+            .iter()
+            .map(|id| (sql::CLEAR_PRIORITY, vec![Value::Int(*id)])),
+    );
+    out.extend(
+        plan.deactivate
+            .iter()
+            .map(|id| (sql::DEACTIVATE, vec![Value::Text(data), Value::Int(*id)])),
+    );
+    out.extend(
+        plan.update
+            .iter()
+            .map(|t| (sql::UPDATE_TAX_TYPE, tax_type_values(t, data))),
+    );
+    out.extend(
+        plan.insert
+            .iter()
+            .map(|t| (sql::INSERT_TAX_TYPE, tax_type_values(t, data))),
+    );
+    out
+}
+
+/// The statements that apply a persons' plan but its new taxpayers (inserted in groups):
+/// the changed ones, then each removed one with its debts and its deletion, numbered
+/// after `last_deletion`.
+fn person_statements<'a>(
+    plan: &'a PersonPlan,
+    data: &'a str,
+    last_deletion: i64,
+) -> Vec<Statement<'a>> {
+    let mut out: Vec<Statement<'a>> = plan
+        .update
+        .iter()
+        .map(|p| (sql::UPDATE_PERSON, person_values(p, data)))
+        .collect();
+    for (n, (cod, cui)) in plan.remove.iter().enumerate() {
+        let cui = cui.as_str();
+        out.push((
+            sql::REMOVE_PERSON,
+            vec![Value::Text(data), Value::Text(cui)],
+        ));
+        out.push((sql::DELETE_UNPAID_DEBTS_OF, vec![Value::Text(cui)]));
+        out.push((sql::CLOSE_DEBTS_OF, vec![Value::Text(cui)]));
+        out.push((
+            sql::INSERT_DELETION,
+            vec![
+                Value::Int(last_deletion + 1 + n as i64),
+                Value::Int(*cod),
+                Value::Int(fizjur(cui)),
+                Value::Text(cui),
+                Value::Text(data),
+            ],
+        ));
+    }
+    out
+}
+
+/// The statements that apply a debts' plan but its new debts (inserted in groups).
+fn debt_statements(plan: &DebtPlan) -> Vec<Statement<'_>> {
+    let mut out: Vec<Statement<'_>> = Vec::new();
+    out.extend(
+        plan.delete
+            .iter()
+            .map(|id| (sql::DELETE_DEBT, vec![Value::Int(*id)])),
+    );
+    out.extend(
+        plan.close
+            .iter()
+            .map(|id| (sql::CLOSE_DEBT, vec![Value::Int(*id)])),
+    );
+    for (id, d, rest) in &plan.update {
+        let mut v = debt_values(d, *rest);
+        v.push(Value::Int(*id));
+        out.push((sql::UPDATE_DEBT, v));
+    }
+    out
+}
+
 /// 1 for a person (CNP/NIF, 13 digits), 2 for a PFA (CIF): Annex 2's `fizjur`.
 fn fizjur(cui: &str) -> i64 {
     if cui.len() == 13 {
@@ -351,6 +437,13 @@ impl SqliteRegister {
         Ok(())
     }
 
+    fn run_all(&self, statements: &[Statement<'_>]) -> Result<()> {
+        for (sql, values) in statements {
+            self.run(sql, values)?;
+        }
+        Ok(())
+    }
+
     fn scalar_i64(&self, sql: &str) -> rusqlite::Result<i64> {
         self.conn.query_row(sql, [], |r| r.get(0))
     }
@@ -475,28 +568,11 @@ impl RegisterTx for SqliteRegister {
     }
 
     async fn apply_tax_types(&mut self, plan: &TaxTypePlan, data: &str) -> Result<()> {
-        blocking(|| {
-            for id in &plan.clear_priority {
-                self.run(sql::CLEAR_PRIORITY, &[Value::Int(*id)])?;
-            }
-            for id in &plan.deactivate {
-                self.run(sql::DEACTIVATE, &[Value::Text(data), Value::Int(*id)])?;
-            }
-            for t in &plan.update {
-                self.run(sql::UPDATE_TAX_TYPE, &tax_type_values(t, data))?;
-            }
-            for t in &plan.insert {
-                self.run(sql::INSERT_TAX_TYPE, &tax_type_values(t, data))?;
-            }
-            Ok(())
-        })
+        blocking(|| self.run_all(&tax_type_statements(plan, data)))
     }
 
     async fn apply_persons(&mut self, plan: &PersonPlan, data: &str) -> Result<()> {
         blocking(|| {
-            for p in &plan.update {
-                self.run(sql::UPDATE_PERSON, &person_values(p, data))?;
-            }
             self.insert_many(
                 sql::INSERT_PERSONS,
                 sql::PERSON_WIDTH,
@@ -504,42 +580,15 @@ impl RegisterTx for SqliteRegister {
                     .iter()
                     .map(|(cod, p)| new_person_values(*cod, p, data)),
             )?;
-            let mut deletion = self.scalar_i64(sql::MAX_DELETION)?;
-            for (cod, cui) in &plan.remove {
-                deletion += 1;
-                self.run(sql::REMOVE_PERSON, &[Value::Text(data), Value::Text(cui)])?;
-                self.run(sql::DELETE_UNPAID_DEBTS_OF, &[Value::Text(cui)])?;
-                self.run(sql::CLOSE_DEBTS_OF, &[Value::Text(cui)])?;
-                self.run(
-                    sql::INSERT_DELETION,
-                    &[
-                        Value::Int(deletion),
-                        Value::Int(*cod),
-                        Value::Int(fizjur(cui)),
-                        Value::Text(cui),
-                        Value::Text(data),
-                    ],
-                )?;
-            }
-            Ok(())
+            let deletion = self.scalar_i64(sql::MAX_DELETION)?;
+            self.run_all(&person_statements(plan, data, deletion))
         })
     }
 
     async fn apply_debts(&mut self, plan: &DebtPlan) -> Result<()> {
         blocking(|| {
-            for id in &plan.delete {
-                self.run(sql::DELETE_DEBT, &[Value::Int(*id)])?;
-            }
-            for id in &plan.close {
-                self.run(sql::CLOSE_DEBT, &[Value::Int(*id)])?;
-            }
-            for (id, d, rest) in &plan.update {
-                let mut v = debt_values(d, *rest);
-                v.push(Value::Int(*id));
-                self.run(sql::UPDATE_DEBT, &v)?;
-            }
-            self.insert_debts(&plan.insert)?;
-            Ok(())
+            self.run_all(&debt_statements(plan))?;
+            Ok(self.insert_debts(&plan.insert)?)
         })
     }
 
@@ -603,6 +652,13 @@ impl PoolRegister {
             let sql = format!("{insert}{}", self.backend.values_list(chunk.len(), width));
             let values: Vec<Value<'_>> = chunk.iter().flatten().cloned().collect();
             self.run_numbered(&sql, &values).await?;
+        }
+        Ok(())
+    }
+
+    async fn run_all(&mut self, statements: &[Statement<'_>]) -> Result<()> {
+        for (sql, values) in statements {
+            self.run(sql, values).await?;
         }
         Ok(())
     }
@@ -724,29 +780,10 @@ impl RegisterTx for PoolRegister {
     }
 
     async fn apply_tax_types(&mut self, plan: &TaxTypePlan, data: &str) -> Result<()> {
-        for id in &plan.clear_priority {
-            self.run(sql::CLEAR_PRIORITY, &[Value::Int(*id)]).await?;
-        }
-        for id in &plan.deactivate {
-            self.run(sql::DEACTIVATE, &[Value::Text(data), Value::Int(*id)])
-                .await?;
-        }
-        for t in &plan.update {
-            self.run(sql::UPDATE_TAX_TYPE, &tax_type_values(t, data))
-                .await?;
-        }
-        for t in &plan.insert {
-            self.run(sql::INSERT_TAX_TYPE, &tax_type_values(t, data))
-                .await?;
-        }
-        Ok(())
+        self.run_all(&tax_type_statements(plan, data)).await
     }
 
     async fn apply_persons(&mut self, plan: &PersonPlan, data: &str) -> Result<()> {
-        for p in &plan.update {
-            self.run(sql::UPDATE_PERSON, &person_values(p, data))
-                .await?;
-        }
         let rows: Vec<Vec<Value<'_>>> = plan
             .insert
             .iter()
@@ -754,41 +791,12 @@ impl RegisterTx for PoolRegister {
             .collect();
         self.insert_many(sql::INSERT_PERSONS, sql::PERSON_WIDTH, rows)
             .await?;
-        let mut deletion = self.scalar_i64(sql::MAX_DELETION).await?;
-        for (cod, cui) in &plan.remove {
-            deletion += 1;
-            self.run(sql::REMOVE_PERSON, &[Value::Text(data), Value::Text(cui)])
-                .await?;
-            self.run(sql::DELETE_UNPAID_DEBTS_OF, &[Value::Text(cui)])
-                .await?;
-            self.run(sql::CLOSE_DEBTS_OF, &[Value::Text(cui)]).await?;
-            self.run(
-                sql::INSERT_DELETION,
-                &[
-                    Value::Int(deletion),
-                    Value::Int(*cod),
-                    Value::Int(fizjur(cui)),
-                    Value::Text(cui),
-                    Value::Text(data),
-                ],
-            )
-            .await?;
-        }
-        Ok(())
+        let deletion = self.scalar_i64(sql::MAX_DELETION).await?;
+        self.run_all(&person_statements(plan, data, deletion)).await
     }
 
     async fn apply_debts(&mut self, plan: &DebtPlan) -> Result<()> {
-        for id in &plan.delete {
-            self.run(sql::DELETE_DEBT, &[Value::Int(*id)]).await?;
-        }
-        for id in &plan.close {
-            self.run(sql::CLOSE_DEBT, &[Value::Int(*id)]).await?;
-        }
-        for (id, d, rest) in &plan.update {
-            let mut v = debt_values(d, *rest);
-            v.push(Value::Int(*id));
-            self.run(sql::UPDATE_DEBT, &v).await?;
-        }
+        self.run_all(&debt_statements(plan)).await?;
         let rows: Vec<Vec<Value<'_>>> = plan
             .insert
             .iter()
