@@ -15,6 +15,7 @@ use crate::protocol::SoapVersion;
 use crate::rules::check::Signer;
 use crate::rules::clock;
 use crate::startup::{open_store, shutdown_signal, Application};
+use crate::terminal;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -445,16 +446,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let rows = crate::store::audit::query(&store, &filter)
                 .await
                 .context("reading the audit log (run `ghiseul-connector migrate` if the database predates it)")?;
-            let out = if json {
-                serde_json::to_string_pretty(&rows)? + "\n"
-            } else if rows.is_empty() {
-                "No audit rows match.\n".to_string()
-            } else {
-                crate::store::audit::format_table(&rows)
-            };
-            use std::io::Write as _;
-            let _ = std::io::stdout().write_all(out.as_bytes());
-            Ok(())
+            terminal::print_listing(&rows, json, "No audit rows match.", terminal::audit_table)
         }
         Command::Export {
             what: ExportCommand::Payments(args),
@@ -560,16 +552,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let rows = crate::store::journal::query(&store, &filter)
                 .await
                 .context("reading the payment journal (run `ghiseul-connector migrate` if the database has no tables yet)")?;
-            let out = if json {
-                serde_json::to_string_pretty(&rows)? + "\n"
-            } else if rows.is_empty() {
-                "No journal rows match.\n".to_string()
-            } else {
-                crate::store::journal::format_table(&rows)
-            };
-            use std::io::Write as _;
-            let _ = std::io::stdout().write_all(out.as_bytes());
-            Ok(())
+            terminal::print_listing(
+                &rows,
+                json,
+                "No journal rows match.",
+                terminal::journal_table,
+            )
         }
 
         Command::Export { what } => {

@@ -285,33 +285,7 @@ pub fn format_statement(cui: &str, r: &SumeResponse) -> String {
             "idTipSuma {}  prioritate {}  valoare {}",
             t.id_tip_suma, t.prioritate, t.valoare
         );
-        let mut rows = vec![t.detalii_header.clone()];
-        rows.extend(t.detalii_body.iter().cloned());
-        let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
-        let widths: Vec<usize> = (0..columns)
-            .map(|c| {
-                rows.iter()
-                    .filter_map(|r| r.get(c))
-                    .map(|s| s.chars().count())
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
-        for (i, row) in rows.iter().enumerate() {
-            let cells: Vec<String> = row
-                .iter()
-                .enumerate()
-                .map(|(c, s)| {
-                    let pad = widths[c].saturating_sub(s.chars().count());
-                    if c == 0 || i == 0 {
-                        format!("{s}{}", " ".repeat(pad))
-                    } else {
-                        format!("{}{s}", " ".repeat(pad))
-                    }
-                })
-                .collect();
-            let _ = writeln!(out, "  {}", cells.join(" | "));
-        }
+        out.push_str(&detail_lines(t));
     }
     out
 }

@@ -22,4 +22,5 @@ pub mod rules;
 pub mod service;
 pub mod startup;
 pub mod store;
+pub mod terminal;
 pub mod transfer;

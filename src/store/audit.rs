@@ -20,7 +20,7 @@ use super::{text, Result, Store};
 
 /// The format of `audit_log.at`: UTC with milliseconds, so that text order is time order
 /// on every backend.
-const AT_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.3f";
+pub const AT_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.3f";
 
 /// How a request ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -375,61 +375,6 @@ pub fn parse_time(text: &str, end_of_day: bool) -> Option<NaiveDateTime> {
     }
 }
 
-/// The rows as a table for a terminal.
-pub fn format_table(rows: &[Row]) -> String {
-    let header = [
-        "time (Europe/Bucharest)",
-        "operation",
-        "CUI",
-        "source",
-        "outcome",
-        "fault",
-        "ms",
-    ];
-    let cells: Vec<[String; 7]> = rows
-        .iter()
-        .map(|r| {
-            [
-                NaiveDateTime::parse_from_str(&r.at, AT_FORMAT)
-                    .or_else(|_| NaiveDateTime::parse_from_str(&r.at, "%Y-%m-%d %H:%M:%S"))
-                    .map(|t| crate::rules::clock::show_utc(&t))
-                    .unwrap_or_else(|_| format!("{} UTC", r.at)),
-                r.operation.clone(),
-                r.cui.clone(),
-                r.source.clone(),
-                r.outcome.clone(),
-                r.fault_code.map(|c| c.to_string()).unwrap_or_default(),
-                r.duration_ms.to_string(),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(|h| h.chars().count());
-    for row in &cells {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cols: &[&str]| {
-        let mut s = String::new();
-        for (i, (c, w)) in cols.iter().zip(widths).enumerate() {
-            if i > 0 {
-                s.push_str("  ");
-            }
-            s.push_str(c);
-            if i + 1 < cols.len() {
-                s.push_str(&" ".repeat(w - c.chars().count()));
-            }
-        }
-        s.push('\n');
-        s
-    };
-    let mut out = line(&header);
-    for row in &cells {
-        out.push_str(&line(&row.iter().map(String::as_str).collect::<Vec<_>>()));
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,35 +414,5 @@ mod tests {
             Some("2025-05-20 10:11:12.999")
         );
         assert_eq!(t("20.05.2025", false), None);
-    }
-
-    #[test]
-    fn table_has_a_header_and_aligned_columns() {
-        let row = Row {
-            at: "2025-05-20 10:11:12.000".into(),
-            operation: "inregistrareIncasari".into(),
-            cui: "**********014".into(),
-            source: "192.0.2.1".into(),
-            outcome: "fault".into(),
-            fault_code: Some(2),
-            duration_ms: 7,
-        };
-        let table = format_table(&[row]);
-        let lines: Vec<&str> = table.lines().collect();
-        assert!(lines[0].starts_with("time (Europe/Bucharest)"));
-        assert_eq!(lines[0].find("operation"), lines[1].find("inregistrare"));
-        let cells: Vec<&str> = lines[1].split_whitespace().collect();
-        assert_eq!(&cells[..3], ["2025-05-20", "13:11:12", "+03:00"]);
-        assert_eq!(
-            cells[3..],
-            [
-                "inregistrareIncasari",
-                "**********014",
-                "192.0.2.1",
-                "fault",
-                "2",
-                "7"
-            ]
-        );
     }
 }

@@ -133,59 +133,6 @@ pub async fn query(store: &Store, filter: &Filter) -> Result<Vec<Row>> {
     Ok(out)
 }
 
-/// The rows as a table for a terminal. Times are Romanian time, as the header says.
-pub fn format_table(rows: &[Row]) -> String {
-    let header = [
-        "received (Europe/Bucharest)",
-        "order",
-        "CUI",
-        "outcome",
-        "amounts (idTipSuma=lei)",
-        "detail",
-    ];
-    let cells: Vec<[String; 6]> = rows
-        .iter()
-        .map(|r| {
-            [
-                chrono::NaiveDateTime::parse_from_str(&r.received_at, "%Y-%m-%d %H:%M:%S")
-                    .map(|t| crate::rules::clock::show_local(&t))
-                    .unwrap_or_else(|_| r.received_at.clone()),
-                r.order.clone(),
-                r.cui.clone(),
-                r.outcome.clone(),
-                r.sume.clone(),
-                r.detail.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    let mut widths = header.map(|h| h.chars().count());
-    for row in &cells {
-        for (w, c) in widths.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cols: &[&str]| {
-        let mut s = String::new();
-        for (i, (c, w)) in cols.iter().zip(widths).enumerate() {
-            if i > 0 {
-                s.push_str("  ");
-            }
-            s.push_str(c);
-            if i + 1 < cols.len() {
-                s.push_str(&" ".repeat(w - c.chars().count()));
-            }
-        }
-        s.truncate(s.trim_end().len());
-        s.push('\n');
-        s
-    };
-    let mut out = line(&header);
-    for row in &cells {
-        out.push_str(&line(&row.iter().map(String::as_str).collect::<Vec<_>>()));
-    }
-    out
-}
-
 /// The register's tax type names by code, for `call get-sume`'s table.
 pub async fn tax_type_names(store: &Store) -> Result<std::collections::HashMap<String, String>> {
     let rows = sqlx::query("SELECT id_tip_suma, nume FROM tax_types")
