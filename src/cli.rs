@@ -28,6 +28,11 @@ pub struct Cli {
     /// Environment variables (GHISEUL_*) override it.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    /// With several institutions in the configuration ([[institutie]] sections): the CUI
+    /// of the one a command works on (import, export, sync, journal, audit, call, ...).
+    /// Required when there are several, optional with one.
+    #[arg(long, global = true, value_name = "CUI")]
+    pub institutie: Option<String>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -360,7 +365,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     for warning in crate::config::unknown_environment(variables.iter().map(String::as_str)) {
         tracing::warn!("{warning}");
     }
+    // Several institutions: `serve` and `check-config` take them all, every other command
+    // the one `--institutie` names (src/tenancy).
+    let file = match &cli.command {
+        Command::Serve { demo: false } | Command::CheckConfig if !file.institutions.is_empty() => {
+            file
+        }
+        _ => crate::tenancy::select(file, cli.institutie.as_deref(), &process_env)?,
+    };
     match cli.command {
+        Command::Serve { demo: false } if !file.institutions.is_empty() => {
+            serve_several(file, cli.config.clone()).await
+        }
+        Command::CheckConfig if !file.institutions.is_empty() => check_several(file).await,
         Command::Serve { demo } => serve(file, demo).await,
         Command::Migrate { status } => {
             let config = Config::resolve(file, &process_env, false)?;
@@ -765,6 +782,55 @@ async fn serve(file: FileConfig, demo: bool) -> anyhow::Result<()> {
         print_demo_help(&config);
     }
     app.run(shutdown_signal()).await
+}
+
+/// `serve` with several institutions: each on its own path and database, Annex 4 on
+/// `/zf`; SIGHUP adds the institutions added to the file.
+async fn serve_several(file: FileConfig, path: Option<PathBuf>) -> anyhow::Result<()> {
+    let (server, institutions) = crate::tenancy::resolve_all(file, &process_env, true)?;
+    let reloader: crate::tenancy::server::Reloader = Box::new(move || {
+        let file = FileConfig::load(path.as_deref())?;
+        Ok(crate::tenancy::resolve_all(file, &process_env, true)?.1)
+    });
+    let app = Application::build_several(&server, &institutions, Some(reloader)).await?;
+    let addr = app.local_addr();
+    for c in &institutions {
+        tracing::info!(%addr, institutie = c.institutie.cui.as_deref().unwrap_or(""), soap_path = %c.soap_path, database = %crate::store::redact_url(&c.database_url), "listening");
+    }
+    tracing::info!(%addr, path = crate::tenancy::ZF_PATH, "Annex 4 (cuiInstitutie) listening");
+    app.run(shutdown_signal()).await
+}
+
+/// `check-config` with several institutions: the server's settings, then each
+/// institution's, each checked as one would be.
+async fn check_several(file: FileConfig) -> anyhow::Result<()> {
+    let (_, institutions) = crate::tenancy::resolve_all(file, &process_env, true)?;
+    let mut problems = Vec::new();
+    for config in &institutions {
+        let cui = config.institutie.cui.clone().unwrap_or_default();
+        println!("Institution {cui} (settings in force, secrets masked):");
+        print!("{}", config.listing());
+        let report = crate::checks::check(config).await;
+        for line in &report.lines {
+            println!("{line}");
+        }
+        problems.extend(
+            report
+                .problems
+                .iter()
+                .map(|p| format!("institution {cui}: {p}")),
+        );
+    }
+    if problems.is_empty() {
+        println!("Configuration OK ({} institutions).", institutions.len());
+        return Ok(());
+    }
+    let mut text = format!("{} problem(s) in the configuration:", problems.len());
+    for p in &problems {
+        text.push_str("\n  - ");
+        text.push_str(p);
+    }
+    bail!(text)
 }
 
 fn print_demo_help(config: &Config) {

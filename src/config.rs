@@ -48,6 +48,11 @@ pub struct FileConfig {
     pub transfer_timeout_secs: Option<u64>,
     pub institutie_cui: Option<String>,
     pub institutie_nume: Option<String>,
+    /// The `[[institutie]]` sections (several institutions on one server, see
+    /// `crate::tenancy`): each is this top level with the section's keys over it. Empty
+    /// for a configuration of one institution.
+    #[serde(skip)]
+    pub(crate) institutions: Vec<FileConfig>,
 }
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -170,6 +175,9 @@ pub enum ConfigError {
          or point hmac_key_file / GHISEUL_HMAC_KEY_FILE at the file that holds it"
     )]
     EmptyKeyFile { path: PathBuf },
+    /// A problem of the `[[institutie]]` sections (see `crate::tenancy`).
+    #[error("{0}")]
+    Institutions(String),
     #[error("{name} must be {what}, not `{value}`")]
     Invalid {
         name: &'static str,
@@ -197,7 +205,7 @@ impl FileConfig {
             path: path.clone(),
             source,
         })?;
-        toml::from_str(&text).map_err(|source| ConfigError::Parse { path, source })
+        crate::tenancy::parse_file(&text, &path)
     }
 }
 

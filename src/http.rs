@@ -226,7 +226,7 @@ async fn limit_in_flight(
     response
 }
 
-fn content_type(headers: &HeaderMap) -> Option<&str> {
+pub fn content_type(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -252,6 +252,11 @@ async fn wsdl(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> 
 /// journal row written and rolled back): a database that reads but cannot write would
 /// otherwise look healthy while every payment gets fault 3.
 async fn health(State(state): State<Arc<AppState>>) -> Response {
+    health_of(&state).await.into_response()
+}
+
+/// The health answer of one institution (also used by the server of several, `tenancy`).
+pub async fn health_of(state: &AppState) -> (StatusCode, String) {
     let store = state.service.store();
     let checked = tokio::time::timeout(state.db_timeout, async {
         store
@@ -265,16 +270,31 @@ async fn health(State(state): State<Arc<AppState>>) -> Response {
     })
     .await;
     match checked {
-        Ok(Ok(())) => (StatusCode::OK, "ok\n").into_response(),
+        Ok(Ok(())) => (StatusCode::OK, "ok\n".to_string()),
         Ok(Err((what, e))) => {
             tracing::warn!(error = %e, "health check: {what}");
-            (StatusCode::SERVICE_UNAVAILABLE, format!("{what}\n")).into_response()
+            (StatusCode::SERVICE_UNAVAILABLE, format!("{what}\n"))
         }
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database timeout\n").into_response(),
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database timeout\n".to_string(),
+        ),
     }
 }
 
+/// The content type of /metrics.
+pub const METRICS_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
 async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, METRICS_CONTENT_TYPE)],
+        metrics_of(&state).await,
+    )
+        .into_response()
+}
+
+/// The metrics text of one institution (also used by the server of several, `tenancy`).
+pub async fn metrics_of(state: &AppState) -> String {
     let pool = state.service.store().pool();
     let mut text = state.metrics.render(pool.size(), pool.num_idle());
     // The age of the last ghiseul.ro request and the open exceptions (issue 13), before
@@ -302,21 +322,25 @@ async fn metrics(State(state): State<Arc<AppState>>) -> Response {
             None => text.push_str(&sync),
         }
     }
-    (
-        [(
-            header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
-        )],
-        text,
-    )
-        .into_response()
+    text
 }
+
+/// The namespace to answer in when it is not the institution's own: set by the Annex 4
+/// endpoint that forwards a request here (`tenancy::server`), as a request extension,
+/// which no client can send.
+#[derive(Clone)]
+pub struct ResponseNamespace(pub Arc<str>);
 
 async fn soap(
     State(state): State<Arc<AppState>>,
     headers: HeaderMap,
+    answer_in: Option<axum::Extension<ResponseNamespace>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
+    let namespace = match answer_in {
+        Some(axum::Extension(ResponseNamespace(ns))) => ns,
+        None => state.namespace.clone(),
+    };
     let body = match body {
         Ok(b) => b,
         Err(rejection) => return unreadable_body(&state, rejection),
@@ -364,10 +388,7 @@ async fn soap(
             finish(&state, OP, &r.cui, &result, started);
             match result {
                 Ok(resp) => noted(
-                    ok(
-                        version,
-                        write::sume_response(version, &state.namespace, &resp),
-                    ),
+                    ok(version, write::sume_response(version, &namespace, &resp)),
                     note(OP, &r.cui, None),
                 ),
                 Err(e) => {
@@ -399,7 +420,7 @@ async fn soap(
                     }
                     let mut response = ok(
                         version,
-                        write::incasari_response(version, &state.namespace, outcome.answer()),
+                        write::incasari_response(version, &namespace, outcome.answer()),
                     );
                     // What `true` or `false` meant, for `ghiseul-connector call` and anyone
                     // testing by hand; outside the SOAP body, so ghiseul.ro sees nothing new.
@@ -524,7 +545,7 @@ fn ok(version: SoapVersion, xml: String) -> Response {
 }
 
 /// Faults go out with HTTP 500, as PHP's SoapServer answers them.
-fn fault(version: SoapVersion, f: &Fault) -> Response {
+pub fn fault(version: SoapVersion, f: &Fault) -> Response {
     (
         StatusCode::INTERNAL_SERVER_ERROR,
         [(header::CONTENT_TYPE, version.content_type())],

@@ -22,5 +22,6 @@ pub mod rules;
 pub mod service;
 pub mod startup;
 pub mod store;
+pub mod tenancy;
 pub mod terminal;
 pub mod transfer;

@@ -33,14 +33,29 @@ pub struct Application {
     admin: axum::Router,
     tls: Option<(RustlsConfig, TlsFiles)>,
     read_timeout: Duration,
+    /// The (first) institution's database, for `--demo` and the tests.
     store: Store,
-    audit_writer: audit::Writer,
-    audit_retention_days: u32,
+    /// Every institution served; with several, SIGHUP may add more (`tenancy::server`).
+    parts: Parts,
+    reload: Option<crate::tenancy::server::Reload>,
 }
 
-impl Application {
-    /// Connects to and migrates the database, loads the TLS files, binds the addresses.
-    pub async fn build(config: &Config) -> anyhow::Result<Application> {
+/// One institution's part of the server: the state its SOAP path answers with, and what
+/// must be flushed and closed when the server stops.
+pub struct Part {
+    pub state: Arc<AppState>,
+    pub store: Store,
+    audit_writer: audit::Writer,
+    audit_retention_days: u32,
+    retention: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// The parts of a running server, shared with the SIGHUP reload that adds to them.
+pub type Parts = Arc<tokio::sync::Mutex<Vec<Part>>>;
+
+impl Part {
+    /// Connects to and migrates the institution's database and builds what answers for it.
+    pub async fn build(config: &Config) -> anyhow::Result<Part> {
         let store = open_store(config).await?;
         store
             .migrate()
@@ -83,15 +98,39 @@ impl Application {
             }),
             audit: audit_log,
         });
-        let tls = match &config.tls {
-            Some(files) => Some((load_tls(files).await?, files.clone())),
-            None => None,
-        };
-        let listener = bind(&config.listen, "GHISEUL_LISTEN")?;
-        let admin_listener = match &config.admin_listen {
-            Some(addr) => Some(bind(addr, "GHISEUL_ADMIN_LISTEN")?),
-            None => None,
-        };
+        Ok(Part {
+            state,
+            store,
+            audit_writer,
+            audit_retention_days: config.audit_retention_days,
+            retention: None,
+        })
+    }
+
+    /// Starts deleting expired audit rows (at once, then every hour).
+    pub fn start(&mut self) {
+        if self.retention.is_none() {
+            self.retention = audit::spawn_retention(self.store.clone(), self.audit_retention_days);
+        }
+    }
+
+    /// Writes the pending audit rows and closes the database.
+    async fn stop(self) {
+        if let Some(r) = self.retention {
+            r.abort();
+        }
+        self.audit_writer.flush_and_stop().await;
+        self.store.close().await;
+    }
+}
+
+impl Application {
+    /// Connects to and migrates the database, loads the TLS files, binds the addresses.
+    pub async fn build(config: &Config) -> anyhow::Result<Application> {
+        let part = Part::build(config).await?;
+        let state = part.state.clone();
+        let store = part.store.clone();
+        let (listener, admin_listener, tls) = bind_all(config).await?;
         let mut router = soap_router(state.clone(), &config.soap_path);
         let mut admin = admin_router(state);
         if admin_listener.is_none() {
@@ -112,8 +151,54 @@ impl Application {
             tls,
             read_timeout: Duration::from_secs(config.read_timeout_secs),
             store,
-            audit_writer,
-            audit_retention_days: config.audit_retention_days,
+            parts: Arc::new(tokio::sync::Mutex::new(vec![part])),
+            reload: None,
+        })
+    }
+
+    /// Several institutions on one server (`[[institutie]]` sections): each on its own
+    /// path with its own database, the Annex 4 endpoint, and — when `reload` is given —
+    /// institutions added on SIGHUP. `server` holds the server-wide settings.
+    pub async fn build_several(
+        server: &Config,
+        institutions: &[Config],
+        reload: Option<crate::tenancy::server::Reloader>,
+    ) -> anyhow::Result<Application> {
+        let mut parts = Vec::with_capacity(institutions.len());
+        for config in institutions {
+            let part = Part::build(config).await.with_context(|| {
+                format!(
+                    "institution {}",
+                    config.institutie.cui.as_deref().unwrap_or("?")
+                )
+            })?;
+            parts.push(part);
+        }
+        let store = parts
+            .first()
+            .map(|p| p.store.clone())
+            .context("no institution is configured")?;
+        let (listener, admin_listener, tls) = bind_all(server).await?;
+        let table = crate::tenancy::server::Table::new(server, institutions, &parts);
+        let (mut router, admin) = crate::tenancy::server::routers(table.clone());
+        if admin_listener.is_none() {
+            router = router.merge(admin.clone());
+        }
+        let parts: Parts = Arc::new(tokio::sync::Mutex::new(parts));
+        Ok(Application {
+            listener,
+            admin_listener,
+            router,
+            admin,
+            tls,
+            read_timeout: Duration::from_secs(server.read_timeout_secs),
+            store,
+            reload: reload.map(|reloader| crate::tenancy::server::Reload {
+                table,
+                parts: parts.clone(),
+                reloader,
+            }),
+            parts,
         })
     }
 
@@ -140,7 +225,9 @@ impl Application {
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let retention = audit::spawn_retention(self.store.clone(), self.audit_retention_days);
+        for part in self.parts.lock().await.iter_mut() {
+            part.start();
+        }
         let handle: Handle<SocketAddr> = Handle::new();
         let admin_handle: Handle<SocketAddr> = Handle::new();
         {
@@ -167,7 +254,7 @@ impl Application {
             .into_make_service_with_connect_info::<SocketAddr>();
         // Always handled: `systemctl reload` sends SIGHUP, whose default action would end
         // the process at once, without draining, and systemd would not restart it.
-        reload_tls_on_sighup(self.tls.clone());
+        reload_tls_on_sighup(self.tls.clone(), self.reload);
         let served = match self.tls {
             Some((rustls, _)) => {
                 let mut server =
@@ -187,13 +274,32 @@ impl Application {
                 server.serve(app).await.context("serving HTTP")
             }
         };
-        if let Some(r) = retention {
-            r.abort();
+        let parts = std::mem::take(&mut *self.parts.lock().await);
+        for part in parts {
+            part.stop().await;
         }
-        self.audit_writer.flush_and_stop().await;
-        self.store.close().await;
         served
     }
+}
+
+type Listeners = (
+    std::net::TcpListener,
+    Option<std::net::TcpListener>,
+    Option<(RustlsConfig, TlsFiles)>,
+);
+
+/// Loads the TLS files and binds the addresses of the whole server.
+async fn bind_all(config: &Config) -> anyhow::Result<Listeners> {
+    let tls = match &config.tls {
+        Some(files) => Some((load_tls(files).await?, files.clone())),
+        None => None,
+    };
+    let listener = bind(&config.listen, "GHISEUL_LISTEN")?;
+    let admin_listener = match &config.admin_listen {
+        Some(addr) => Some(bind(addr, "GHISEUL_ADMIN_LISTEN")?),
+        None => None,
+    };
+    Ok((listener, admin_listener, tls))
 }
 
 fn bind(addr: &str, variable: &str) -> anyhow::Result<std::net::TcpListener> {
@@ -219,9 +325,13 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
-/// A renewed certificate (e.g. by certbot) is picked up on SIGHUP without a restart.
+/// A renewed certificate (e.g. by certbot) is picked up on SIGHUP without a restart, and
+/// with several institutions the ones added to the configuration are started.
 /// Without native TLS there is nothing to reload, and SIGHUP is only logged.
-fn reload_tls_on_sighup(tls: Option<(RustlsConfig, TlsFiles)>) {
+fn reload_tls_on_sighup(
+    tls: Option<(RustlsConfig, TlsFiles)>,
+    institutions: Option<crate::tenancy::server::Reload>,
+) {
     // Registered before returning, so that no SIGHUP after start-up can end the process.
     #[cfg(unix)]
     let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
@@ -230,6 +340,9 @@ fn reload_tls_on_sighup(tls: Option<(RustlsConfig, TlsFiles)>) {
     #[cfg(unix)]
     tokio::spawn(async move {
         while hup.recv().await.is_some() {
+            if let Some(reload) = &institutions {
+                reload.run().await;
+            }
             let Some((rustls, files)) = &tls else {
                 tracing::info!("SIGHUP: no TLS certificate configured, nothing to reload");
                 continue;
@@ -243,7 +356,7 @@ fn reload_tls_on_sighup(tls: Option<(RustlsConfig, TlsFiles)>) {
         }
     });
     #[cfg(not(unix))]
-    let _ = tls;
+    let _ = (tls, institutions);
 }
 
 pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
