@@ -371,6 +371,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { demo: false } | Command::CheckConfig if !file.institutions.is_empty() => {
             file
         }
+        // They use no register.
+        Command::Sign { .. } | Command::SimulateTransfer { .. } => file,
         _ => crate::tenancy::select(file, cli.institutie.as_deref(), &process_env)?,
     };
     match cli.command {

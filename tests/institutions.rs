@@ -318,6 +318,11 @@ async fn imports_and_exports_follow_institutie(db: Db) {
             "{cui}: {text}"
         );
     }
+    // `sign` uses no register and needs no --institutie.
+    let (ok, out, err) =
+        run(bin(dir.path()).args(["--config", &file, "sign", "--key", KEY_A, POPA]));
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), Signer::new(KEY_A.as_bytes()).sign(POPA));
     let (ok, _, err) =
         run(bin(dir.path()).args(["--config", &file, "--institutie", "31245671", "journal"]));
     assert!(!ok);
