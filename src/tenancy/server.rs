@@ -29,6 +29,7 @@ use crate::startup::{Part, Parts};
 pub struct Served {
     pub cui: String,
     pub soap_path: String,
+    database_url: String,
     router: Router,
     state: Arc<AppState>,
     /// Its settings when it was started (`Config::listing`, secrets masked), to tell a
@@ -54,6 +55,7 @@ impl Routing {
         self.served.push(Served {
             cui,
             soap_path: config.soap_path.clone(),
+            database_url: config.database_url.clone(),
             router: http::soap_router(state.clone(), &config.soap_path),
             state,
             listing: config.listing(),
@@ -385,6 +387,14 @@ impl Reload {
                 if served.listing != config.listing() || served.soap_path != config.soap_path {
                     tracing::warn!(institutie = %cui, "SIGHUP: this institution's settings changed; they take effect at the next restart");
                 }
+                continue;
+            }
+            if next
+                .served
+                .iter()
+                .any(|s| s.database_url == config.database_url)
+            {
+                tracing::error!(institutie = %cui, "SIGHUP: the database is already another institution's; not added");
                 continue;
             }
             if next.by_path(&config.soap_path).is_some() {
