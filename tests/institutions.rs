@@ -439,3 +439,37 @@ async fn sighup_adds_an_institution() {
     let (code, _) = expect_fault(client.get_sume(POPA).await.unwrap());
     assert_eq!(code, "2");
 }
+
+/// `check-config` checks every institution, and refuses two on one database before
+/// anything is started.
+#[test]
+fn check_config_checks_every_institution_and_refuses_a_shared_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db_a = format!("sqlite://{}", dir.path().join("a.db").display());
+    let db_b = format!("sqlite://{}", dir.path().join("b.db").display());
+    let file = config_file(
+        dir.path(),
+        "127.0.0.1:0",
+        &[(CUI_A, "/a", KEY_A, &db_a), (CUI_B, "/b", KEY_B, &db_b)],
+    );
+    let (ok, out, err) = run(bin(dir.path()).args(["--config", &file, "check-config"]));
+    assert!(ok, "{out}{err}");
+    assert!(
+        out.contains(&format!("Institution {CUI_A}"))
+            && out.contains(&format!("Institution {CUI_B}")),
+        "{out}"
+    );
+    assert!(out.contains("Configuration OK (2 institutions)."), "{out}");
+    assert!(
+        !out.contains(KEY_A) && !out.contains(KEY_B),
+        "a key was printed"
+    );
+    let file = config_file(
+        dir.path(),
+        "127.0.0.1:0",
+        &[(CUI_A, "/a", KEY_A, &db_a), (CUI_B, "/b", KEY_B, &db_a)],
+    );
+    let (ok, _, err) = run(bin(dir.path()).args(["--config", &file, "check-config"]));
+    assert!(!ok);
+    assert!(err.contains("same database_url"), "{err}");
+}
