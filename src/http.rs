@@ -233,10 +233,16 @@ pub fn content_type(headers: &HeaderMap) -> Option<&str> {
 }
 
 async fn wsdl(State(state): State<Arc<AppState>>, RawQuery(query): RawQuery) -> Response {
+    wsdl_or_hint(&state.wsdl, query)
+}
+
+/// A GET on a SOAP endpoint: the WSDL for `?wsdl`, else a hint that requests are POSTed.
+/// Shared by each institution's endpoint and Annex 4's.
+pub fn wsdl_or_hint(wsdl: &str, query: Option<String>) -> Response {
     match query {
         Some(q) if q.eq_ignore_ascii_case("wsdl") => (
             [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
-            state.wsdl.to_string(),
+            wsdl.to_string(),
         )
             .into_response(),
         _ => (

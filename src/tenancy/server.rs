@@ -155,19 +155,7 @@ async fn answer(router: Router, request: Request) -> Response {
 }
 
 async fn zf_wsdl(State(table): State<Arc<Table>>, RawQuery(query): RawQuery) -> Response {
-    match query {
-        Some(q) if q.eq_ignore_ascii_case("wsdl") => (
-            [(header::CONTENT_TYPE, "text/xml; charset=utf-8")],
-            table.zf_wsdl.to_string(),
-        )
-            .into_response(),
-        _ => (
-            StatusCode::METHOD_NOT_ALLOWED,
-            [(header::ALLOW, "POST")],
-            "SOAP requests are POSTed here; the WSDL is at ?wsdl\n",
-        )
-            .into_response(),
-    }
+    http::wsdl_or_hint(&table.zf_wsdl, query)
 }
 
 /// Annex 4: reads `cuiInstitutie` and hands the request to that institution's endpoint,
