@@ -375,17 +375,23 @@ pub fn plan_debts(
     // or deleted with their taxpayer).
     let mut stored = InKeyOrder::new(stored.into_iter().filter(|s| active.contains(&s.row.cui)));
     let mut plan = DebtPlan::default();
-    // Room for a first load, where every row is new; untouched, it costs no memory.
-    plan.insert.reserve(file.len());
-    for (_, d) in file {
-        // Stored debts before this one's key are absent from the file.
-        while stored.next_is(|s| identity(&s.row) < identity(&d)) {
-            let old = stored.advance().expect("a next debt");
-            if replace {
-                remove_debt(&mut plan, old);
+    // The new debts are collected into the file's own memory (Rust reuses a vector
+    // consumed in order for what is collected from it): a first load of millions of debts
+    // does not hold each of them twice.
+    plan.insert = file
+        .into_iter()
+        .filter_map(|(_, d)| {
+            // Stored debts before this one's key are absent from the file.
+            while stored.next_is(|s| identity(&s.row) < identity(&d)) {
+                let old = stored.advance().expect("a next debt");
+                if replace {
+                    remove_debt(&mut plan.delete, &mut plan.close, &mut plan.counts, old);
+                }
             }
-        }
-        if stored.next_is(|s| identity(&s.row) == identity(&d)) {
+            if !stored.next_is(|s| identity(&s.row) == identity(&d)) {
+                plan.counts.added += 1;
+                return Some(d);
+            }
             let old = stored.advance().expect("a next debt");
             let rest = rest(d.amounts, old.unbooked.unwrap_or([0; 4]));
             if old.row == d && old.rest == rest {
@@ -394,14 +400,12 @@ pub fn plan_debts(
                 plan.update.push((old.id, d, rest));
                 plan.counts.changed += 1;
             }
-        } else {
-            plan.insert.push(d);
-            plan.counts.added += 1;
-        }
-    }
+            None
+        })
+        .collect();
     if replace {
         while let Some(old) = stored.advance() {
-            remove_debt(&mut plan, old);
+            remove_debt(&mut plan.delete, &mut plan.close, &mut plan.counts, old);
         }
         plan.delete.sort_unstable();
         plan.close.sort_unstable();
@@ -411,17 +415,17 @@ pub fn plan_debts(
 
 /// A stored debt absent from a `--replace` file: deleted when it was never paid here, else
 /// kept with nothing left owed.
-fn remove_debt(plan: &mut DebtPlan, s: StoredDebt) {
+fn remove_debt(delete: &mut Vec<i64>, close: &mut Vec<i64>, counts: &mut Counts, s: StoredDebt) {
     match s.unbooked {
-        None => plan.delete.push(s.id),
+        None => delete.push(s.id),
         Some(_) if s.rest == [0; 4] => {
             // Already closed by an earlier import, or fully paid: nothing to do.
-            plan.counts.unchanged += 1;
+            counts.unchanged += 1;
             return;
         }
-        Some(_) => plan.close.push(s.id),
+        Some(_) => close.push(s.id),
     }
-    plan.counts.removed += 1;
+    counts.removed += 1;
 }
 
 /// The stored debts, one ahead, each checked to come after the one before: a merge of an
