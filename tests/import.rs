@@ -32,6 +32,7 @@ on_every_backend!(
     a_dry_run_writes_nothing,
     every_bad_row_is_counted,
     a_debt_of_an_unknown_person_is_refused_and_nothing_is_kept,
+    debts_are_paired_by_key_whatever_the_order_of_the_file_and_of_the_database,
 );
 
 /// One text from the database (MariaDB hands TEXT columns over as bytes).
@@ -557,5 +558,46 @@ async fn a_large_first_load_leaves_every_index_in_place() {
     assert_eq!(
         app.scalar("SELECT SUM(rest_debit) FROM debts").await,
         12_001 * 100
+    );
+}
+
+/// File and register are compared as two lists sorted by key: a file in any row order, and
+/// a database whose own text order is not byte order (PostgreSQL's and MariaDB's
+/// collations), still pair every debt with itself.
+async fn debts_are_paired_by_key_whatever_the_order_of_the_file_and_of_the_database(db: Db) {
+    let app = TestApp::spawn(db).await;
+    let header = "cui,id_tip_suma,descriere,debit,ramasita,majorari,penalitati,scadenta,id_debit\n";
+    let file = |rows: &[String]| format!("{header}{}\n", rows.join("\n"));
+    // CIFs and CNPs of different lengths, ids that collations sort apart from bytes.
+    let mut rows = vec![
+        format!("{FIRMA},1,A,1.00,0,0,0,2025-03-31,d-10"),
+        format!("{POPESCU},1,B,2.00,0,0,0,2025-03-31,D-9"),
+        format!("{POPESCU},2,C,3.00,0,0,0,2025-03-31,d.1"),
+        format!("{POPESCU},1,D,4.00,0,0,0,2025-03-31,Z"),
+        format!("{POPA},1,E,5.00,0,0,0,2025-03-31,D_2"),
+        format!("{IONESCU},2,F,6.00,0,0,0,2025-03-31,a"),
+        format!("{FIRMA},2,G,7.00,0,0,0,2025-03-31,B 3"),
+    ];
+    let s = import_with(&app.store, Kind::Debts, &file(&rows), &replace())
+        .await
+        .unwrap();
+    assert_eq!(s.counts.added, 7);
+    rows.reverse();
+    let s = import_with(&app.store, Kind::Debts, &file(&rows), &replace())
+        .await
+        .unwrap();
+    assert_eq!(s.counts, counts(0, 0, 7, 0));
+    // One changed and one gone, in the middle of either order.
+    rows[3] = format!("{POPESCU},1,D,4.50,0,0,0,2025-03-31,Z");
+    rows.remove(5);
+    let s = import_with(&app.store, Kind::Debts, &file(&rows), &replace())
+        .await
+        .unwrap();
+    assert_eq!(s.counts, counts(0, 1, 5, 1));
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM debts").await, 6);
+    assert_eq!(
+        app.scalar("SELECT debit FROM debts WHERE id_debit = 'Z'")
+            .await,
+        450
     );
 }

@@ -140,10 +140,14 @@ impl Bad {
 }
 
 /// Imports one file of `kind`.
+///
+/// The file is read and checked on a thread of its own while the register is read here:
+/// on a large `--replace` both take seconds, and neither needs the other until they are
+/// compared.
 pub async fn import(
     store: &Store,
     kind: Kind,
-    input: impl Read + 'static,
+    input: impl Read + Send + 'static,
     options: &Options,
 ) -> Result<Summary, ImportError> {
     let mut table = Table::open(Box::new(input), options.encoding, rows::columns(kind))?;
@@ -151,19 +155,43 @@ pub async fn import(
         Kind::Debts => store.tax_type_ids().await?,
         _ => HashSet::new(),
     };
-    let started = std::time::Instant::now();
-    let (rows, bad) = read_rows(kind, &mut table, &tax_types, options.size)?;
-    tracing::debug!(
-        secs = started.elapsed().as_secs_f64(),
-        "file read and checked"
-    );
+    let size = options.size;
+    let (done, reading) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let started = std::time::Instant::now();
+        let read = read_rows(kind, &mut table, &tax_types, size);
+        tracing::debug!(
+            secs = started.elapsed().as_secs_f64(),
+            "file read and checked"
+        );
+        // The receiver is gone only when the import already failed.
+        let _ = done.send(read);
+    });
+    let file = Reading(reading);
     // Even when rows are bad, the good ones are compared with the register, so that one
     // run names every problem (an unknown taxpayer as well as a malformed amount).
     match store.register().await? {
-        Register::Sqlite(tx) => apply(tx, kind, rows, bad, options).await,
-        Register::Pool(tx) => apply(tx, kind, rows, bad, options).await,
+        Register::Sqlite(tx) => apply(tx, kind, file, options).await,
+        Register::Pool(tx) => apply(tx, kind, file, options).await,
     }
 }
+
+/// The file's rows, being read and checked on their own thread.
+struct Reading(tokio::sync::oneshot::Receiver<Result<(Rows, Bad), ImportError>>);
+
+impl Reading {
+    async fn rows(self) -> Result<(Rows, Bad), ImportError> {
+        // A sender dropped without sending: the reading thread panicked.
+        self.0
+            .await
+            .expect("the file's reading thread ended without an answer")
+    }
+}
+
+/// Fewer bytes than the shortest likely row of a persons or debts file (a debt of the
+/// bench register takes about 90): the guess of `read_rows` is rather too large than too
+/// small.
+const LIKELY_ROW_BYTES: u64 = 60;
 
 /// Reads and checks every row of the file: the good rows, and the bad ones.
 fn read_rows(
@@ -173,10 +201,14 @@ fn read_rows(
     size: Option<u64>,
 ) -> Result<(Rows, Bad), ImportError> {
     let mut progress = progress::Progress::new(&format!("reading {}", kind.name()), size);
+    // Room for the rows a file of this size likely holds, reserved at once: growing a
+    // vector of millions of rows by doubling copies it again and again. Memory reserved
+    // and not used is never touched, so a generous guess costs nothing.
+    let likely = size.map_or(0, |bytes| (bytes / LIKELY_ROW_BYTES) as usize);
     let mut rows = match kind {
         Kind::TaxTypes => Rows::TaxTypes(Vec::new()),
-        Kind::Persons => Rows::Persons(Vec::new()),
-        Kind::Debts => Rows::Debts(Vec::new()),
+        Kind::Persons => Rows::Persons(Vec::with_capacity(likely)),
+        Kind::Debts => Rows::Debts(Vec::with_capacity(likely)),
     };
     let mut bad = Bad::default();
     let mut row = Row::default();
@@ -213,8 +245,7 @@ fn checked<P>(plan: Result<P, Vec<Refusal>>, mut bad: Bad) -> Result<P, ImportEr
 async fn apply<T: RegisterTx>(
     mut tx: T,
     kind: Kind,
-    rows: Rows,
-    bad: Bad,
+    file: Reading,
     options: &Options,
 ) -> Result<Summary, ImportError> {
     let started = std::time::Instant::now();
@@ -223,10 +254,14 @@ async fn apply<T: RegisterTx>(
     if let (Kind::Debts, Some(until)) = (kind, &options.booked_until) {
         booked = tx.mark_booked(until, &now).await?;
     }
-    let n = rows.len() as u64;
-    let counts = match rows {
-        Rows::TaxTypes(file) => {
+    let n;
+    let counts = match kind {
+        Kind::TaxTypes => {
             let stored = tx.tax_types().await?;
+            let (Rows::TaxTypes(file), bad) = file.rows().await? else {
+                unreachable!("a tax types file is read as tax types")
+            };
+            n = file.len();
             let plan = checked(register::plan_tax_types(file, stored, options.replace), bad)?;
             let newest = tx.newest_data(StoredTable::TaxTypes).await?;
             let data = register::stamp(&now, newest.as_deref());
@@ -235,9 +270,13 @@ async fn apply<T: RegisterTx>(
             }
             plan.counts
         }
-        Rows::Persons(file) => {
+        Kind::Persons => {
             let stored = tx.persons().await?;
             let next_cod = tx.next_cod().await?;
+            let (Rows::Persons(file), bad) = file.rows().await? else {
+                unreachable!("a persons file is read as persons")
+            };
+            n = file.len();
             let plan = checked(
                 register::plan_persons(file, stored, options.replace, next_cod),
                 bad,
@@ -249,19 +288,23 @@ async fn apply<T: RegisterTx>(
             }
             plan.counts
         }
-        Rows::Debts(file) => {
+        Kind::Debts => {
             let active = tx.active_cuis().await?;
-            let stored = tx.debts().await?;
             tracing::debug!(
                 secs = started.elapsed().as_secs_f64(),
                 taxpayers = active.len(),
-                debts = stored.len(),
-                "register read"
+                "taxpayers read"
             );
-            let plan = checked(
-                register::plan_debts(file, stored, &active, options.replace),
-                bad,
-            )?;
+            let (Rows::Debts(file), bad) = file.rows().await? else {
+                unreachable!("a debts file is read as debts")
+            };
+            n = file.len();
+            // The stored debts are read as the plan goes through them.
+            let plan = tx
+                .with_debts(|stored| register::plan_debts(file, stored, &active, options.replace))
+                .await?;
+            tracing::debug!(secs = started.elapsed().as_secs_f64(), "debts compared");
+            let plan = checked(plan, bad)?;
             if !options.dry_run {
                 tx.apply_debts(&plan).await?;
             }
@@ -279,7 +322,7 @@ async fn apply<T: RegisterTx>(
     tracing::debug!(secs = started.elapsed().as_secs_f64(), "committed");
     Ok(Summary {
         kind,
-        rows: n,
+        rows: n as u64,
         counts,
         booked,
         dry_run: options.dry_run,

@@ -179,7 +179,7 @@ fn fold(name: &str) -> String {
 
 /// Counts the raw bytes read, for progress.
 struct Counting {
-    inner: Box<dyn Read>,
+    inner: Box<dyn Read + Send>,
     count: Arc<AtomicU64>,
 }
 
@@ -205,7 +205,7 @@ enum State {
 }
 
 pub struct Table {
-    input: BufReader<Box<dyn Read>>,
+    input: BufReader<Box<dyn Read + Send>>,
     encoding: Encoding,
     separator: u8,
     bytes: Arc<AtomicU64>,
@@ -284,7 +284,7 @@ impl Table {
     /// space/underscore/dot-insensitive; Romanian diacritics ș/ş, ț/ţ, ă, â, î folded), in any
     /// order.
     pub fn open(
-        input: Box<dyn Read>,
+        input: Box<dyn Read + Send>,
         encoding: Option<Encoding>,
         columns: &'static [Column],
     ) -> Result<Table, ReadError> {
@@ -316,8 +316,8 @@ impl Table {
         let separator = detect_separator(&prefix[skip..]);
         let mut prefix = Cursor::new(prefix);
         prefix.set_position(skip as u64);
-        let chained: Box<dyn Read> = Box::new(prefix.chain(raw));
-        let decoded: Box<dyn Read> = match encoding {
+        let chained: Box<dyn Read + Send> = Box::new(prefix.chain(raw));
+        let decoded: Box<dyn Read + Send> = match encoding {
             Encoding::Utf8 => chained,
             other => Box::new(
                 encoding_rs_io::DecodeReaderBytesBuilder::new()
@@ -438,10 +438,10 @@ impl Table {
 
     /// Goes on reading the rest of the input (from the current position) in `encoding`.
     fn switch_to(&mut self, encoding: Encoding) {
-        let placeholder: Box<dyn Read> = Box::new(std::io::empty());
+        let placeholder: Box<dyn Read + Send> = Box::new(std::io::empty());
         let old = std::mem::replace(&mut self.input, BufReader::new(placeholder));
         let buffered = Cursor::new(old.buffer().to_vec());
-        let rest: Box<dyn Read> = Box::new(buffered.chain(old.into_inner()));
+        let rest: Box<dyn Read + Send> = Box::new(buffered.chain(old.into_inner()));
         let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
             .encoding(Some(encoding.decoder()))
             .bom_sniffing(false)

@@ -364,6 +364,23 @@ fn non_empty<'r>(s: &'r str, name: &str) -> Result<&'r str, String> {
 
 /// `text` as a date `YYYY-MM-DD`; also `DD.MM.YYYY`, as Romanian spreadsheets write it.
 fn date(text: &str) -> Result<String, String> {
+    // Already ISO, as most exports write it (millions of rows): checked without parsing
+    // it through a format string and writing it out again.
+    let b = text.as_bytes();
+    if b.len() == 10 && b[4] == b'-' && b[7] == b'-' {
+        let number = |r: std::ops::Range<usize>| -> Option<u32> {
+            b[r.clone()]
+                .iter()
+                .all(u8::is_ascii_digit)
+                .then(|| text[r].parse().ok())
+                .flatten()
+        };
+        if let (Some(y), Some(m), Some(d)) = (number(0..4), number(5..7), number(8..10)) {
+            if chrono::NaiveDate::from_ymd_opt(y as i32, m, d).is_some() {
+                return Ok(text.to_string());
+            }
+        }
+    }
     let parsed = chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .or_else(|_| chrono::NaiveDate::parse_from_str(text, "%d.%m.%Y"));
     match parsed {

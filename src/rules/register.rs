@@ -271,6 +271,10 @@ pub fn plan_tax_types(
 }
 
 /// `next_cod` is the first `cod` never given (greater than every stored one).
+///
+/// New taxpayers get their `cod` in CUI order, not in the file's: they are then inserted
+/// in the order of both the CUI index and the `cod` index, each growing at its end
+/// instead of at a random place (a first load of a city's register is a million of them).
 pub fn plan_persons(
     file: Vec<(u64, Person)>,
     stored: Vec<StoredPerson>,
@@ -284,12 +288,10 @@ pub fn plan_persons(
     let mut stored: Map<String, StoredPerson> =
         stored.into_iter().map(|s| (s.row.cui.clone(), s)).collect();
     let mut plan = PersonPlan::default();
-    let mut cod = next_cod;
     for (_, p) in file {
         match stored.remove(&p.cui) {
             None => {
-                plan.insert.push((cod, p));
-                cod += 1;
+                plan.insert.push((0, p));
                 plan.counts.added += 1;
             }
             Some(old) if !old.removed && old.row == p => plan.counts.unchanged += 1,
@@ -302,6 +304,10 @@ pub fn plan_persons(
                 }
             }
         }
+    }
+    plan.insert.sort_unstable_by(|a, b| a.1.cui.cmp(&b.1.cui));
+    for (cod, (slot, _)) in (next_cod..).zip(plan.insert.iter_mut()) {
+        *slot = cod;
     }
     if replace {
         let mut gone: Vec<(i64, String)> = stored
@@ -316,10 +322,16 @@ pub fn plan_persons(
     Ok(plan)
 }
 
-/// `active` holds the CUIs of the register that are not removed.
+/// `active` holds the CUIs of the register that are not removed; `stored` is the register's
+/// debts in key order (CUI, then `cheie`, compared as bytes).
+///
+/// File and register are compared as two sequences sorted by key, not through maps: a
+/// city's register is millions of debts, and a merge of two sorted lists reads the stored
+/// debts one at a time (none of them is held), finds a file's duplicates as neighbours, and
+/// hands the new debts over in key order, which is the order the databases' indexes want.
 pub fn plan_debts(
-    file: Vec<(u64, Debt)>,
-    stored: Vec<StoredDebt>,
+    mut file: Vec<(u64, Debt)>,
+    stored: impl IntoIterator<Item = StoredDebt>,
     active: &Set<String>,
     replace: bool,
 ) -> Result<DebtPlan, Vec<Refusal>> {
@@ -335,80 +347,123 @@ pub fn plan_debts(
             });
         }
     }
-    refused.extend(duplicates(
-        file.iter().map(|(l, d)| (*l, DebtName(d))),
-        "the debt",
-    ));
+    // By key, then by line: of a key given twice, the first line comes first.
+    file.sort_unstable_by(|(la, a), (lb, b)| {
+        (a.cui.as_str(), a.cheie.as_str(), la).cmp(&(b.cui.as_str(), b.cheie.as_str(), lb))
+    });
+    // `first`: where the run of the current key starts.
+    let mut first = 0;
+    for i in 1..file.len() {
+        if identity(&file[i].1) == identity(&file[first].1) {
+            refused.push(Refusal {
+                line: file[i].0,
+                reason: format!(
+                    "the debt {} is already on line {}; each may appear once",
+                    DebtName(&file[i].1),
+                    file[first].0
+                ),
+            });
+        } else {
+            first = i;
+        }
+    }
     if !refused.is_empty() {
         refused.sort_by_key(|r| r.line);
         return Err(refused);
     }
     // The debts of removed taxpayers are no longer part of the register (they were closed
     // or deleted with their taxpayer).
-    let mut stored: Map<(String, String), StoredDebt> = stored
-        .into_iter()
-        .filter(|s| active.contains(&s.row.cui))
-        .map(|s| ((s.row.cui.clone(), s.row.cheie.clone()), s))
-        .collect();
+    let mut stored = InKeyOrder::new(stored.into_iter().filter(|s| active.contains(&s.row.cui)));
     let mut plan = DebtPlan::default();
-    for (_, mut d) in file {
-        // The key is moved out for the lookup and back: no copy per row.
-        let key = (std::mem::take(&mut d.cui), std::mem::take(&mut d.cheie));
-        let old = stored.remove(&key);
-        (d.cui, d.cheie) = key;
-        match old {
-            None => {
-                plan.insert.push(d);
+    // The new debts are collected into the file's own memory (Rust reuses a vector
+    // consumed in order for what is collected from it): a first load of millions of debts
+    // does not hold each of them twice.
+    plan.insert = file
+        .into_iter()
+        .filter_map(|(_, d)| {
+            // Stored debts before this one's key are absent from the file.
+            while stored.next_is(|s| identity(&s.row) < identity(&d)) {
+                let old = stored.advance().expect("a next debt");
+                if replace {
+                    remove_debt(&mut plan.delete, &mut plan.close, &mut plan.counts, old);
+                }
+            }
+            if !stored.next_is(|s| identity(&s.row) == identity(&d)) {
                 plan.counts.added += 1;
+                return Some(d);
             }
-            Some(old) => {
-                let rest = rest(d.amounts, old.unbooked.unwrap_or([0; 4]));
-                if old.row == d && old.rest == rest {
-                    plan.counts.unchanged += 1;
-                } else {
-                    plan.update.push((old.id, d, rest));
-                    plan.counts.changed += 1;
-                }
+            let old = stored.advance().expect("a next debt");
+            let rest = rest(d.amounts, old.unbooked.unwrap_or([0; 4]));
+            if old.row == d && old.rest == rest {
+                plan.counts.unchanged += 1;
+            } else {
+                plan.update.push((old.id, d, rest));
+                plan.counts.changed += 1;
             }
-        }
-    }
+            None
+        })
+        .collect();
     if replace {
-        let mut gone: Vec<StoredDebt> = stored.into_values().collect();
-        gone.sort_by_key(|s| s.id);
-        for s in gone {
-            match s.unbooked {
-                None => plan.delete.push(s.id),
-                Some(_) if s.rest == [0; 4] => {
-                    // Already closed by an earlier import, or fully paid: nothing to do.
-                    plan.counts.unchanged += 1;
-                    continue;
-                }
-                Some(_) => plan.close.push(s.id),
-            }
-            plan.counts.removed += 1;
+        while let Some(old) = stored.advance() {
+            remove_debt(&mut plan.delete, &mut plan.close, &mut plan.counts, old);
         }
+        plan.delete.sort_unstable();
+        plan.close.sort_unstable();
     }
     Ok(plan)
 }
 
-/// A debt named in a message: its taxpayer and identity, which are also what makes two
-/// rows the same debt.
+/// A stored debt absent from a `--replace` file: deleted when it was never paid here, else
+/// kept with nothing left owed.
+fn remove_debt(delete: &mut Vec<i64>, close: &mut Vec<i64>, counts: &mut Counts, s: StoredDebt) {
+    match s.unbooked {
+        None => delete.push(s.id),
+        Some(_) if s.rest == [0; 4] => {
+            // Already closed by an earlier import, or fully paid: nothing to do.
+            counts.unchanged += 1;
+            return;
+        }
+        Some(_) => close.push(s.id),
+    }
+    counts.removed += 1;
+}
+
+/// The stored debts, one ahead, each checked to come after the one before: a merge of an
+/// unsorted list would take debts that are in the file for absent ones.
+struct InKeyOrder<I: Iterator<Item = StoredDebt>> {
+    rows: I,
+    next: Option<StoredDebt>,
+}
+
+impl<I: Iterator<Item = StoredDebt>> InKeyOrder<I> {
+    fn new(mut rows: I) -> Self {
+        let next = rows.next();
+        InKeyOrder { rows, next }
+    }
+
+    fn next_is(&self, f: impl FnOnce(&StoredDebt) -> bool) -> bool {
+        self.next.as_ref().is_some_and(f)
+    }
+
+    fn advance(&mut self) -> Option<StoredDebt> {
+        let out = std::mem::replace(&mut self.next, self.rows.next());
+        if let (Some(a), Some(b)) = (&out, &self.next) {
+            assert!(
+                identity(&a.row) < identity(&b.row),
+                "the register's debts must be read in key order"
+            );
+        }
+        out
+    }
+}
+
+/// A debt's identity in the register, in the order both sides of `plan_debts` are sorted.
+pub fn identity(d: &Debt) -> (&str, &str) {
+    (&d.cui, &d.cheie)
+}
+
+/// A debt named in a message: its taxpayer and identity.
 struct DebtName<'a>(&'a Debt);
-
-impl PartialEq for DebtName<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.0.cui == other.0.cui && self.0.cheie == other.0.cheie
-    }
-}
-
-impl Eq for DebtName<'_> {}
-
-impl std::hash::Hash for DebtName<'_> {
-    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
-        self.0.cui.hash(state);
-        self.0.cheie.hash(state);
-    }
-}
 
 impl std::fmt::Display for DebtName<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -22,7 +22,7 @@ use sqlx::{Any, Row, Transaction};
 
 use super::{opt_text, text, Backend, Result, Store};
 use crate::rules::register::{
-    Debt, DebtPlan, Person, PersonPlan, StoredDebt, StoredPerson, StoredTaxType, TaxType,
+    identity, Debt, DebtPlan, Person, PersonPlan, StoredDebt, StoredPerson, StoredTaxType, TaxType,
     TaxTypePlan,
 };
 
@@ -47,10 +47,16 @@ pub trait RegisterTx {
     async fn persons(&mut self) -> Result<Vec<StoredPerson>>;
     /// The CUIs of the register that are not removed.
     async fn active_cuis(&mut self) -> Result<Set<String>>;
-    /// Every debt, with what unbooked payments put on each. (One scan of the table:
-    /// those of removed taxpayers are set aside by the plan, not by a join that would look
-    /// each debt's taxpayer up.)
-    async fn debts(&mut self) -> Result<Vec<StoredDebt>>;
+    /// Runs `plan` over every debt, with what unbooked payments put on each, in key order
+    /// (`rules::register::identity`, compared as bytes). SQLite hands them over one at a
+    /// time as it walks `debts_by_key` (its text order is byte order), so that a city's
+    /// register is never held whole; the other databases, whose collations order text
+    /// otherwise, read them all and sort them here. Those of removed taxpayers are set
+    /// aside by the plan, not by a join that would look each debt's taxpayer up.
+    async fn with_debts<R>(
+        &mut self,
+        plan: impl FnOnce(&mut dyn Iterator<Item = StoredDebt>) -> R,
+    ) -> Result<R>;
     /// The newest `data` of `table`.
     async fn newest_data(&mut self, table: Table) -> Result<Option<String>>;
     /// The first taxpayer `cod` never given.
@@ -74,7 +80,8 @@ mod sql {
     pub const ACTIVE_CUIS: &str = "SELECT cui FROM taxpayers WHERE sters_la IS NULL";
     pub const DEBTS: &str = "SELECT d.id, d.cui, d.cheie, d.id_debit, d.id_tip_suma, \
         d.descriere, d.debit, d.ramasita, d.majorari, d.penalitati, d.rest_debit, \
-        d.rest_ramasita, d.rest_majorari, d.rest_penalitati, d.scadenta FROM debts d";
+        d.rest_ramasita, d.rest_majorari, d.rest_penalitati, d.scadenta FROM debts d \
+        ORDER BY d.cui, d.cheie";
     /// Every allocation, with its amount when its payment is not booked yet (else 0): the
     /// debts paid here, and what the tax system's balances do not count yet.
     pub const ALLOCATIONS: &str = "SELECT a.debt_id, a.component, \
@@ -351,8 +358,14 @@ impl SqliteRegister {
             conn.busy_timeout(BUSY_TIMEOUT)?;
             // FULL: what the import reports as imported survives a power cut, as a payment
             // does. The file is already in WAL mode (set by the server, kept in the file).
+            // Foreign keys are not checked by SQLite here: every reference the import
+            // writes is checked by the plan under this same write lock (a debt's CUI
+            // against the taxpayers read in this transaction, its tax type against the
+            // tax types, which are never deleted), and it deletes only debts that no
+            // allocation refers to. Checking them again cost two index lookups per
+            // inserted debt: more than half of the insert time of a first load.
             conn.execute_batch(
-                "PRAGMA foreign_keys = ON;
+                "PRAGMA foreign_keys = OFF;
                  PRAGMA synchronous = FULL;
                  PRAGMA cache_size = -262144;
                  BEGIN IMMEDIATE;",
@@ -372,44 +385,6 @@ impl SqliteRegister {
             }
         }
         stmt.raw_execute()
-    }
-
-    /// Inserts new debts, `GROUP` per statement. Into an empty table the indexes are
-    /// dropped first and built once at the end from sorted keys, which beats inserting
-    /// every row at a random place of them (a first load of a city's register); DDL is
-    /// transactional in SQLite, so a failed import puts them back as they were.
-    fn insert_debts(&self, debts: &[Debt]) -> rusqlite::Result<()> {
-        let empty: bool =
-            self.conn
-                .query_row("SELECT NOT EXISTS (SELECT 1 FROM debts)", [], |r| r.get(0))?;
-        let mut rebuild: Vec<(String, String)> = Vec::new();
-        if empty && debts.len() > 10_000 {
-            let mut stmt = self.conn.prepare(
-                "SELECT name, sql FROM sqlite_master \
-                 WHERE type = 'index' AND tbl_name = 'debts' AND sql IS NOT NULL",
-            )?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-            rebuild = rows.collect::<rusqlite::Result<_>>()?;
-            for (name, _) in &rebuild {
-                self.conn
-                    .execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
-            }
-        }
-        self.insert_many(
-            sql::INSERT_DEBTS,
-            sql::DEBT_WIDTH,
-            debts.iter().map(|d| debt_values(d, d.amounts)),
-        )?;
-        if !rebuild.is_empty() {
-            // The sort of CREATE INDEX keeps its runs in memory up to the page cache's
-            // size; with 8 MiB runs merged from temporary files it is as fast, and the
-            // import's peak memory much lower.
-            self.conn.execute_batch("PRAGMA cache_size = -8192")?;
-            for (_, sql) in &rebuild {
-                self.conn.execute_batch(sql)?;
-            }
-        }
-        Ok(())
     }
 
     /// Inserts `rows` of `width` values with `insert` (`INSERT INTO t (…) VALUES `), 32
@@ -520,7 +495,10 @@ impl RegisterTx for SqliteRegister {
         })
     }
 
-    async fn debts(&mut self) -> Result<Vec<StoredDebt>> {
+    async fn with_debts<R>(
+        &mut self,
+        plan: impl FnOnce(&mut dyn Iterator<Item = StoredDebt>) -> R,
+    ) -> Result<R> {
         blocking(|| {
             let mut paid = HashMap::new();
             let mut stmt = self.conn.prepare(sql::ALLOCATIONS)?;
@@ -547,7 +525,14 @@ impl RegisterTx for SqliteRegister {
                     unbooked: paid.get(&id).copied(),
                 })
             })?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            // The first failed read ends the stream; it is the answer once the plan is done.
+            let mut failed = None;
+            let mut stream = rows.map_while(|r| r.map_err(|e| failed = Some(e)).ok());
+            let out = plan(&mut stream);
+            match failed {
+                Some(e) => Err(e.into()),
+                None => Ok(out),
+            }
         })
     }
 
@@ -588,7 +573,14 @@ impl RegisterTx for SqliteRegister {
     async fn apply_debts(&mut self, plan: &DebtPlan) -> Result<()> {
         blocking(|| {
             self.run_all(&debt_statements(plan))?;
-            Ok(self.insert_debts(&plan.insert)?)
+            // The plan gives new debts in key order: each lands at the end of the
+            // `debts_by_key` index (and near its taxpayer's others in the table), which is
+            // faster than dropping the indexes and building them again afterwards.
+            Ok(self.insert_many(
+                sql::INSERT_DEBTS,
+                sql::DEBT_WIDTH,
+                plan.insert.iter().map(|d| debt_values(d, d.amounts)),
+            )?)
         })
     }
 
@@ -721,7 +713,10 @@ impl RegisterTx for PoolRegister {
             .collect::<std::result::Result<_, _>>()?)
     }
 
-    async fn debts(&mut self) -> Result<Vec<StoredDebt>> {
+    async fn with_debts<R>(
+        &mut self,
+        plan: impl FnOnce(&mut dyn Iterator<Item = StoredDebt>) -> R,
+    ) -> Result<R> {
         let mut paid = HashMap::new();
         for r in sqlx::query(sql::ALLOCATIONS)
             .fetch_all(&mut *self.tx)
@@ -730,7 +725,8 @@ impl RegisterTx for PoolRegister {
             add_allocation(&mut paid, r.try_get(0)?, &text(&r, 1)?, r.try_get(2)?);
         }
         let rows = self.fetch(sql::DEBTS).await?;
-        rows.iter()
+        let mut debts: Vec<StoredDebt> = rows
+            .iter()
             .map(|r| {
                 let id: i64 = r.try_get(0)?;
                 Ok(StoredDebt {
@@ -753,7 +749,10 @@ impl RegisterTx for PoolRegister {
                     unbooked: paid.get(&id).copied(),
                 })
             })
-            .collect()
+            .collect::<Result<_>>()?;
+        drop(rows);
+        debts.sort_unstable_by(|a, b| identity(&a.row).cmp(&identity(&b.row)));
+        Ok(plan(&mut debts.into_iter()))
     }
 
     async fn newest_data(&mut self, table: Table) -> Result<Option<String>> {
