@@ -1,8 +1,8 @@
 //! Loading the register from the tax system's files: one file is one kind of record (tax
 //! types, taxpayers, debts) and one transaction. The file is read and checked whole
-//! before the database is touched; then what is stored is compared with it
-//! (`rules::register`) and only what changed is written. A file with a bad row changes
-//! nothing, and every bad row is named by its line.
+//! (on a thread of its own, while the register is read) before anything is written; then
+//! what is stored is compared with it (`rules::register`) and only what changed is
+//! written. A file with a bad row changes nothing, and every bad row is named by its line.
 
 pub mod progress;
 pub mod read;

@@ -4,7 +4,8 @@
 //! written once (`sql`) for all of them.
 //!
 //! Consistency with the service: SQLite's import holds the write lock (`BEGIN IMMEDIATE`)
-//! from the first read to the commit, so payments wait for it; PostgreSQL locks the three
+//! from the first read to the commit (the file is read meanwhile, on its own thread), so
+//! payments wait for it; PostgreSQL locks the three
 //! register tables against writers (`EXCLUSIVE`: statements are still read, from the
 //! register as it was); MariaDB locks the rows it reads (`FOR UPDATE`), which a payment's
 //! lock on its taxpayer waits for. A payment therefore never lowers a debt that the
