@@ -51,7 +51,12 @@ pub enum Command {
     /// the database, and that a payment can be journaled there (a journal row written and
     /// rolled back) — prints the settings in force (secrets masked) and one line per
     /// problem with what to do. Leaves nothing behind: no database file is created.
-    CheckConfig,
+    CheckConfig {
+        /// With a live register (register_url): run its queries for this CNP/CUI (by
+        /// default for a value that finds nobody, which checks the columns only).
+        #[arg(long)]
+        cui: Option<String>,
+    },
     /// Loads a CSV file exported by the tax system into the register, all or nothing.
     ///
     /// Columns are found by their header names, in any order (Romanian spellings with or
@@ -415,7 +420,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(e) => Err(e).with_context(|| format!("importing {}", path.display())),
             }
         }
-        Command::CheckConfig => check_config(file).await,
+        Command::CheckConfig { cui } => check_config(file, cui.as_deref()).await,
         Command::Audit {
             since,
             until,
@@ -806,11 +811,11 @@ fn print_demo_help(config: &Config) {
     println!("Stop with Ctrl-C.");
 }
 
-async fn check_config(file: FileConfig) -> anyhow::Result<()> {
+async fn check_config(file: FileConfig, cui: Option<&str>) -> anyhow::Result<()> {
     let config = Config::resolve(file, &process_env, true)?;
     println!("Settings in force (file, then GHISEUL_* variables; secrets masked):");
     print!("{}", config.listing());
-    let report = crate::checks::check(&config).await;
+    let report = crate::checks::check_with(&config, cui).await;
     for line in &report.lines {
         println!("{line}");
     }

@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod export;
 pub mod journal;
+pub mod live;
 pub mod payment;
 pub mod payout;
 pub mod register;
