@@ -123,7 +123,7 @@ RESULTS="$OUT/results.md"
 echo "| register | req/s | p50 ms | p99 ms | max ms | errors | load |" >"$RESULTS"
 echo "|---|---|---|---|---|---|---|" >>"$RESULTS"
 run() { # label (the server's environment is set by the caller)
-    "$TOOLS/check-run" first-answer --url "$URL" --requests "$REQ/sume" --timeout-secs 120 \
+    "$TOOLS/check-run" first-answer --url "$URL" --requests "$REQ/sume.0.txt" --timeout-secs 120 \
         || die "the server gave no answer (see $OUT/server.log)"
     local out="$OUT/wrk-${1// /_}.txt" load result
     wrk -t"$CONNS" -c"$CONNS" -d3s --timeout 5s -s "$ROOT/bench/load.lua" "$URL" \
