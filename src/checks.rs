@@ -20,6 +20,11 @@ pub struct Report {
 
 /// Checks `config` as `serve` would use it, and the database it names.
 pub async fn check(config: &Config) -> Report {
+    check_with(config, None).await
+}
+
+/// `check`, running the live register's queries for `cui` when given (else for nobody).
+pub async fn check_with(config: &Config, cui: Option<&str>) -> Report {
     let mut report = Report {
         problems: config.problems(),
         ..Report::default()
@@ -36,6 +41,13 @@ pub async fn check(config: &Config) -> Report {
         }
     }
     check_database(config, &mut report).await;
+    // The live SQL register (src/live/): each query run once, its columns named.
+    if let Some(settings) = &config.register {
+        let timeout = std::time::Duration::from_secs(config.db_timeout_secs);
+        let found = crate::live::check::check(settings, cui, timeout).await;
+        report.lines.extend(found.lines);
+        report.problems.extend(found.problems);
+    }
     report
 }
 
@@ -113,6 +125,21 @@ async fn check_database(config: &Config, report: &mut Report) {
         Err(e) => report
             .problems
             .push(cannot_record(config, &store, &anyhow::Error::new(e))),
+    }
+    // The live register's outbox: what waits to be written into the tax system.
+    if config
+        .register
+        .as_ref()
+        .is_some_and(|r| r.payment_statement.is_some())
+    {
+        if let Ok((waiting, error)) = crate::store::live::backlog(&store).await {
+            report.lines.push(match error {
+                Some(e) if waiting > 0 => format!(
+                    "Outbox: {waiting} payment item(s) wait to be written into the tax                      system; the last attempt failed: {e}"
+                ),
+                _ => format!("Outbox: {waiting} payment item(s) wait to be written into the tax system"),
+            });
+        }
     }
     store.close().await;
 }

@@ -56,7 +56,12 @@ pub enum Command {
     /// the database, and that a payment can be journaled there (a journal row written and
     /// rolled back) — prints the settings in force (secrets masked) and one line per
     /// problem with what to do. Leaves nothing behind: no database file is created.
-    CheckConfig,
+    CheckConfig {
+        /// With a live register (register_url): run its queries for this CNP/CUI (by
+        /// default for a value that finds nobody, which checks the columns only).
+        #[arg(long)]
+        cui: Option<String>,
+    },
     /// Loads a CSV file exported by the tax system into the register, all or nothing.
     ///
     /// Columns are found by their header names, in any order (Romanian spellings with or
@@ -368,7 +373,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // Several institutions: `serve` and `check-config` take them all, every other command
     // the one `--institutie` names (src/tenancy).
     let file = match &cli.command {
-        Command::Serve { demo: false } | Command::CheckConfig if !file.institutions.is_empty() => {
+        Command::Serve { demo: false } | Command::CheckConfig { .. }
+            if !file.institutions.is_empty() =>
+        {
             file
         }
         // They use no register.
@@ -379,7 +386,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { demo: false } if !file.institutions.is_empty() => {
             serve_several(file, cli.config.clone()).await
         }
-        Command::CheckConfig if !file.institutions.is_empty() => check_several(file).await,
+        Command::CheckConfig { cui } if !file.institutions.is_empty() => {
+            check_several(file, cui.as_deref()).await
+        }
         Command::Serve { demo } => serve(file, demo).await,
         Command::Migrate { status } => {
             let config = Config::resolve(file, &process_env, false)?;
@@ -434,7 +443,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 Err(e) => Err(e).with_context(|| format!("importing {}", path.display())),
             }
         }
-        Command::CheckConfig => check_config(file).await,
+        Command::CheckConfig { cui } => check_config(file, cui.as_deref()).await,
         Command::Audit {
             since,
             until,
@@ -804,15 +813,16 @@ async fn serve_several(file: FileConfig, path: Option<PathBuf>) -> anyhow::Resul
 }
 
 /// `check-config` with several institutions: the server's settings, then each
-/// institution's, each checked as one would be.
-async fn check_several(file: FileConfig) -> anyhow::Result<()> {
+/// institution's, each checked as one would be (`taxpayer`: the CUI `--cui` gives the live
+/// register's queries).
+async fn check_several(file: FileConfig, taxpayer: Option<&str>) -> anyhow::Result<()> {
     let (_, institutions) = crate::tenancy::resolve_all(file, &process_env, true)?;
     let mut problems = Vec::new();
     for config in &institutions {
         let cui = config.institutie.cui.clone().unwrap_or_default();
         println!("Institution {cui} (settings in force, secrets masked):");
         print!("{}", config.listing());
-        let report = crate::checks::check(config).await;
+        let report = crate::checks::check_with(config, taxpayer).await;
         for line in &report.lines {
             println!("{line}");
         }
@@ -827,12 +837,17 @@ async fn check_several(file: FileConfig) -> anyhow::Result<()> {
         println!("Configuration OK ({} institutions).", institutions.len());
         return Ok(());
     }
+    Err(problems_found(&problems))
+}
+
+/// check-config's failure: every problem on a line of its own.
+fn problems_found(problems: &[String]) -> anyhow::Error {
     let mut text = format!("{} problem(s) in the configuration:", problems.len());
-    for p in &problems {
+    for p in problems {
         text.push_str("\n  - ");
         text.push_str(p);
     }
-    bail!(text)
+    anyhow::anyhow!(text)
 }
 
 fn print_demo_help(config: &Config) {
@@ -874,11 +889,11 @@ fn print_demo_help(config: &Config) {
     println!("Stop with Ctrl-C.");
 }
 
-async fn check_config(file: FileConfig) -> anyhow::Result<()> {
+async fn check_config(file: FileConfig, cui: Option<&str>) -> anyhow::Result<()> {
     let config = Config::resolve(file, &process_env, true)?;
     println!("Settings in force (file, then GHISEUL_* variables; secrets masked):");
     print!("{}", config.listing());
-    let report = crate::checks::check(&config).await;
+    let report = crate::checks::check_with(&config, cui).await;
     for line in &report.lines {
         println!("{line}");
     }
@@ -886,12 +901,7 @@ async fn check_config(file: FileConfig) -> anyhow::Result<()> {
         println!("Configuration OK.");
         return Ok(());
     }
-    let mut text = format!("{} problem(s) in the configuration:", report.problems.len());
-    for p in &report.problems {
-        text.push_str("\n  - ");
-        text.push_str(p);
-    }
-    bail!(text)
+    Err(problems_found(&report.problems))
 }
 
 /// The kinds of register file, as the command line names them.

@@ -48,6 +48,13 @@ pub struct FileConfig {
     pub transfer_timeout_secs: Option<u64>,
     pub institutie_cui: Option<String>,
     pub institutie_nume: Option<String>,
+    // The live SQL register (issue 11): see live::Settings.
+    pub register_url: Option<String>,
+    pub register_taxpayer_query: Option<String>,
+    pub register_debts_query: Option<String>,
+    pub register_tax_types_query: Option<String>,
+    pub register_booked_query: Option<String>,
+    pub register_payment_statement: Option<String>,
     /// The `[[institutie]]` sections (several institutions on one server, see
     /// `crate::tenancy`): each is this top level with the section's keys over it. Empty
     /// for a configuration of one institution.
@@ -94,6 +101,9 @@ pub struct Config {
     pub transfer: crate::transfer::settings::TransferSettings,
     /// Who the institution is, for the files it makes.
     pub institutie: Institution,
+    /// The tax system's own database, when getSume is answered from it (issue 11);
+    /// `None` = the register is ours, loaded by `import`.
+    pub register: Option<crate::live::Settings>,
 }
 
 /// The institution's identity, in one place: what the Annex 3 and 5 files (and, with
@@ -142,6 +152,7 @@ impl std::fmt::Debug for Config {
             .field("transfer", &self.transfer)
             .field("institutie_cui", &self.institutie.cui)
             .field("institutie_nume", &self.institutie.nume)
+            .field("register", &self.register)
             .finish()
     }
 }
@@ -315,7 +326,19 @@ impl Config {
                 .or(file.institutie_nume)
                 .unwrap_or_default(),
         };
+        let register = crate::live::Settings::resolve(
+            env,
+            crate::live::FileKeys {
+                url: file.register_url,
+                taxpayer_query: file.register_taxpayer_query,
+                debts_query: file.register_debts_query,
+                tax_types_query: file.register_tax_types_query,
+                booked_query: file.register_booked_query,
+                payment_statement: file.register_payment_statement,
+            },
+        )?;
         Ok(Config {
+            register,
             transfer,
             admin_listen: env("GHISEUL_ADMIN_LISTEN").or(file.admin_listen),
             listen,
@@ -527,6 +550,7 @@ impl Config {
             ("transfer_retry_delay_ms", t.retry_delay_ms.to_string()),
             ("transfer_timeout_secs", t.timeout_secs.to_string()),
         ]);
+        rows.extend(crate::live::Settings::listing(self.register.as_ref()));
         let mut out = String::new();
         for (name, value) in rows {
             out.push_str(&format!("  {name:<22} {value}\n"));
@@ -570,6 +594,13 @@ pub const ENVIRONMENT: &[&str] = &[
     "GHISEUL_TRANSFER_TIMEOUT_SECS",
     "GHISEUL_INSTITUTIE_CUI",
     "GHISEUL_INSTITUTIE_NUME",
+    // The live SQL register (src/live/).
+    "GHISEUL_REGISTER_URL",
+    "GHISEUL_REGISTER_TAXPAYER_QUERY",
+    "GHISEUL_REGISTER_DEBTS_QUERY",
+    "GHISEUL_REGISTER_TAX_TYPES_QUERY",
+    "GHISEUL_REGISTER_BOOKED_QUERY",
+    "GHISEUL_REGISTER_PAYMENT_STATEMENT",
     // Read by `report daily --format pdf` (src/payout/pdf.rs).
     "GHISEUL_PDF_FONT",
 ];

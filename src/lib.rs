@@ -14,6 +14,7 @@ pub mod export;
 pub mod fault;
 pub mod http;
 pub mod import;
+pub mod live;
 pub mod messages;
 pub mod metrics;
 pub mod payout;

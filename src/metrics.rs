@@ -43,6 +43,7 @@ pub struct Metrics {
     pool_idle: Gauge,
     in_flight: Gauge,
     audit_dropped: Counter,
+    register_outbox_backlog: Gauge,
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -106,7 +107,15 @@ impl Default for Metrics {
             "Audit rows lost: the queue to the audit writer was full or the database refused them",
             audit_dropped.clone(),
         );
+        // The live register's outbox (src/live/outbox.rs): 0 when there is none.
+        let register_outbox_backlog = Gauge::default();
+        registry.register(
+            "register_outbox_backlog",
+            "Payment items recorded here and not yet written into the tax system's database",
+            register_outbox_backlog.clone(),
+        );
         Metrics {
+            register_outbox_backlog,
             registry,
             requests,
             latency,
@@ -155,6 +164,10 @@ impl Metrics {
     /// Counts the audit rows that were dropped (see `store::audit`).
     pub fn audit_dropped(&self) -> &Counter {
         &self.audit_dropped
+    }
+
+    pub fn register_outbox_backlog(&self) -> &Gauge {
+        &self.register_outbox_backlog
     }
 
     pub fn in_flight(&self) -> &Gauge {

@@ -37,6 +37,15 @@ pub enum Error {
 pub struct Service {
     store: Store,
     signer: Signer,
+    /// The tax system's database, when the register is read live (src/live/).
+    live: Option<LiveRegister>,
+}
+
+/// The live register and the outbox to wake after a payment it must deliver.
+#[derive(Clone, Debug)]
+pub struct LiveRegister {
+    pub register: std::sync::Arc<crate::live::Register>,
+    pub outbox: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// A payment request whose values all make sense.
@@ -49,7 +58,17 @@ struct ValidPayment {
 
 impl Service {
     pub fn new(store: Store, signer: Signer) -> Service {
-        Service { store, signer }
+        Service {
+            store,
+            signer,
+            live: None,
+        }
+    }
+
+    /// Answers from the tax system's database instead of our register (src/live/).
+    pub fn with_live_register(mut self, live: LiveRegister) -> Service {
+        self.live = Some(live);
+        self
     }
 
     pub fn store(&self) -> &Store {
@@ -65,11 +84,11 @@ impl Service {
             return Err(Error::Invalid(timestamp_reason()));
         }
         let cui = Cui::parse(&req.cui).map_err(Error::Cui)?;
-        let rows = self
-            .store
-            .statement(cui.as_str())
-            .await?
-            .ok_or(Error::UnknownCui)?;
+        let rows = match &self.live {
+            Some(live) => live.register.statement(&self.store, cui.as_str()).await?,
+            None => self.store.statement(cui.as_str()).await?,
+        }
+        .ok_or(Error::UnknownCui)?;
         let sume = statement(&rows);
         let now = clock::now();
         Ok(SumeResponse {
@@ -128,7 +147,10 @@ impl Service {
             },
             payment,
         };
-        let outcome = self.store.record_payment(request).await?;
+        let outcome = match &self.live {
+            Some(live) => self.record_live(live, request).await?,
+            None => self.store.record_payment(request).await?,
+        };
         // The request is journaled whatever it held; an invalid one is answered with its
         // fault, an unknown person with fault 2, everything else with true or false.
         valid?;
@@ -136,6 +158,44 @@ impl Service {
             PaymentOutcome::UnknownCui => Err(Error::UnknownCui),
             outcome => Ok(outcome),
         }
+    }
+}
+
+impl Service {
+    /// A payment when the register is the tax system's: the person must be known there;
+    /// they and the paid tax types the tax system lists are kept in our tables (the
+    /// payment's rows refer to them), then the payment is recorded as always, per tax
+    /// type, and queued for the outbox if one is configured (see `live`).
+    async fn record_live(
+        &self,
+        live: &LiveRegister,
+        request: PaymentRequest,
+    ) -> Result<PaymentOutcome, Error> {
+        let mut known_person = false;
+        if let Ok(p) = &request.payment {
+            if let Some(person) = live.register.person(&p.cui).await? {
+                known_person = true;
+                let types = live.register.tax_types().await?;
+                let paid: Vec<&crate::live::TaxType> =
+                    p.items.iter().filter_map(|(id, _)| types.get(id)).collect();
+                store::live::keep_referenced(&self.store, &person, &paid, &p.recorded_at).await?;
+            }
+        }
+        let outbox = live.register.has_outbox();
+        let outcome = self
+            .store
+            .record_live_payment(
+                request,
+                store::payment::Live {
+                    known_person,
+                    outbox,
+                },
+            )
+            .await?;
+        if outbox && outcome == PaymentOutcome::Recorded {
+            live.outbox.notify_one();
+        }
+        Ok(outcome)
     }
 }
 

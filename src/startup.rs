@@ -48,6 +48,8 @@ pub struct Part {
     audit_writer: audit::Writer,
     audit_retention_days: u32,
     retention: Option<tokio::task::JoinHandle<()>>,
+    /// The live register's outbox task, if any (src/live/outbox.rs).
+    outbox: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// The parts of a running server, shared with the SIGHUP reload that adds to them.
@@ -82,8 +84,15 @@ impl Part {
             audit::WriterSettings::default(),
             metrics.audit_dropped().clone(),
         );
+        let mut service = Service::new(store.clone(), signer);
+        let mut outbox = None;
+        if let Some(settings) = &config.register {
+            let (live, task) = open_live_register(config, settings, &store, &metrics).await?;
+            service = service.with_live_register(live);
+            outbox = task;
+        }
         let state = Arc::new(AppState {
-            service: Service::new(store.clone(), signer),
+            service,
             wsdl: Arc::from(wsdl::render(&config.public_url, &config.namespace)),
             namespace: Arc::from(config.namespace.as_str()),
             limits: Limits::default(),
@@ -104,6 +113,7 @@ impl Part {
             audit_writer,
             audit_retention_days: config.audit_retention_days,
             retention: None,
+            outbox,
         })
     }
 
@@ -118,6 +128,9 @@ impl Part {
     async fn stop(self) {
         if let Some(r) = self.retention {
             r.abort();
+        }
+        if let Some(o) = self.outbox {
+            o.abort();
         }
         self.audit_writer.flush_and_stop().await;
         self.store.close().await;
@@ -300,6 +313,55 @@ async fn bind_all(config: &Config) -> anyhow::Result<Listeners> {
         None => None,
     };
     Ok((listener, admin_listener, tls))
+}
+
+/// The tax system's database (issue 11): its queries are checked first, and a query that
+/// does not run or returns the wrong columns stops the start, named. A database that does
+/// not answer yet does not: getSume gets fault 3 until it does, with no restart needed.
+async fn open_live_register(
+    config: &Config,
+    settings: &crate::live::Settings,
+    store: &Store,
+    metrics: &Arc<Metrics>,
+) -> anyhow::Result<(
+    crate::service::LiveRegister,
+    Option<tokio::task::JoinHandle<()>>,
+)> {
+    let timeout = Duration::from_secs(config.db_timeout_secs);
+    let found = crate::live::check::check(settings, None, timeout).await;
+    if !found.answered {
+        tracing::error!(
+            problem = %found.problems.join("; "),
+            "the tax system's database does not answer: getSume gets fault 3 until it does"
+        );
+    } else if !found.problems.is_empty() {
+        anyhow::bail!(
+            "the tax system's register is not usable (run `ghiseul-connector check-config`):\n  - {}",
+            found.problems.join("\n  - ")
+        );
+    }
+    let register = Arc::new(crate::live::Register::open(
+        settings,
+        config.max_connections,
+        timeout,
+    )?);
+    let wake = Arc::new(tokio::sync::Notify::new());
+    let task = register.has_outbox().then(|| {
+        crate::live::outbox::spawn(
+            store.clone(),
+            register.clone(),
+            wake.clone(),
+            metrics.register_outbox_backlog().clone(),
+            timeout,
+        )
+    });
+    Ok((
+        crate::service::LiveRegister {
+            register,
+            outbox: wake,
+        },
+        task,
+    ))
 }
 
 fn bind(addr: &str, variable: &str) -> anyhow::Result<std::net::TcpListener> {

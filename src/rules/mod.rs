@@ -7,4 +7,5 @@ pub mod clock;
 pub mod iban;
 pub mod ident;
 pub mod money;
+pub mod order;
 pub mod register;

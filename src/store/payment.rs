@@ -98,13 +98,40 @@ enum Inserted {
     Existing(String),
 }
 
+/// A payment when the register is the tax system's database (src/live/): what the live
+/// register said, since the person and the debts are not ours. The payment is journaled and
+/// recorded per tax type exactly as otherwise, but not allocated to debt rows (there are
+/// none here; the tax system allocates when it books it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Live {
+    /// The tax system knows the person (else the answer is fault 2, as for our register).
+    pub known_person: bool,
+    /// Queue the items for `register_payment_statement` in the same transaction.
+    pub outbox: bool,
+}
+
 impl Store {
     /// Journals `req` and, if its values are valid and its order new, records and
     /// allocates it, all in one transaction; returns what happened once it is committed.
     pub async fn record_payment(&self, req: PaymentRequest) -> Result<PaymentOutcome> {
+        self.record(req, None).await
+    }
+
+    /// Like `record_payment`, for the live register (see `Live`).
+    pub async fn record_live_payment(
+        &self,
+        req: PaymentRequest,
+        live: Live,
+    ) -> Result<PaymentOutcome> {
+        self.record(req, Some(live)).await
+    }
+
+    async fn record(&self, req: PaymentRequest, live: Option<Live>) -> Result<PaymentOutcome> {
         if let Some(native) = self.native() {
             return native
-                .write(move |conn| futures_executor::block_on(record(&mut Sqlite { conn }, &req)))
+                .write(move |conn| {
+                    futures_executor::block_on(record(&mut Sqlite { conn }, &req, live))
+                })
                 .await;
         }
         // MariaDB connections run READ COMMITTED (see `prepare_connection`).
@@ -112,7 +139,7 @@ impl Store {
             tx: self.pool().begin().await?,
             backend: self.backend(),
         };
-        let outcome = record(&mut tx, &req).await?;
+        let outcome = record(&mut tx, &req, live).await?;
         tx.tx.commit().await?;
         Ok(outcome)
     }
@@ -120,7 +147,11 @@ impl Store {
 
 /// The sequence of a payment: the journal row first, then the checks, then the payment
 /// and its allocation. A refused request is journaled and committed too.
-async fn record<S: Steps>(s: &mut S, req: &PaymentRequest) -> Result<PaymentOutcome> {
+async fn record<S: Steps>(
+    s: &mut S,
+    req: &PaymentRequest,
+    live: Option<Live>,
+) -> Result<PaymentOutcome> {
     let journal_id = s.journal(&req.entry).await?;
     let payment = match &req.payment {
         Ok(p) => p,
@@ -134,7 +165,8 @@ async fn record<S: Steps>(s: &mut S, req: &PaymentRequest) -> Result<PaymentOutc
             return Ok(rejected.outcome);
         }
     };
-    if !s.lock_taxpayer(&payment.cui).await? {
+    let unknown_live = live.is_some_and(|l| !l.known_person);
+    if unknown_live || !s.lock_taxpayer(&payment.cui).await? {
         s.set_outcome(journal_id, PaymentOutcome::UnknownCui.as_str(), None)
             .await?;
         return Ok(PaymentOutcome::UnknownCui);
@@ -152,6 +184,9 @@ async fn record<S: Steps>(s: &mut S, req: &PaymentRequest) -> Result<PaymentOutc
         Inserted::New(payment_id) => {
             for &(id_tip_suma, valoare) in &payment.items {
                 s.insert_item(payment_id, id_tip_suma, valoare).await?;
+                if live.is_some() {
+                    continue; // the debts are the tax system's (see `Live`)
+                }
                 let owed = s.outstanding(&payment.cui, id_tip_suma).await?;
                 s.apply(
                     payment_id,
@@ -160,6 +195,9 @@ async fn record<S: Steps>(s: &mut S, req: &PaymentRequest) -> Result<PaymentOutc
                     &allocate(valoare, &owed),
                 )
                 .await?;
+            }
+            if live.is_some_and(|l| l.outbox) {
+                s.enqueue(payment_id).await?;
             }
             PaymentOutcome::Recorded
         }
@@ -203,6 +241,8 @@ trait Steps {
         id_tip_suma: i64,
         a: &Allocation,
     ) -> Result<()>;
+    /// Queues the payment's items for the live register's outbox (`store::live::ENQUEUE`).
+    async fn enqueue(&mut self, payment_id: i64) -> Result<()>;
 }
 
 /// SQLite: the writer thread's connection, inside the payment's savepoint. The writer is
@@ -212,6 +252,13 @@ struct Sqlite<'c> {
 }
 
 impl Steps for Sqlite<'_> {
+    async fn enqueue(&mut self, payment_id: i64) -> Result<()> {
+        self.conn
+            .prepare_cached(super::live::ENQUEUE)?
+            .execute([payment_id])?;
+        Ok(())
+    }
+
     async fn journal(&mut self, e: &JournalEntry) -> Result<i64> {
         self.conn
             .prepare_cached(queries::JOURNAL)?
@@ -340,6 +387,14 @@ struct Pooled {
 }
 
 impl Steps for Pooled {
+    async fn enqueue(&mut self, payment_id: i64) -> Result<()> {
+        sqlx::query(&self.backend.sql(super::live::ENQUEUE))
+            .bind(payment_id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
     /// Writes the journal row first, with outcome `pending` until `set_outcome`.
     async fn journal(&mut self, e: &JournalEntry) -> Result<i64> {
         let sql = match self.backend {

@@ -90,6 +90,8 @@ impl Native {
 mod queries {
     /// The taxpayer's row joined with each debt still owed, in statement order. No row: the
     /// person is not in the register; one row of NULLs: nothing is owed.
+    /// The ORDER BY is `rules::order`'s rule written in SQL (the live register sorts in
+    /// Rust by `tax_type_rank`; tests/live_register.rs compares the two answers).
     pub const STATEMENT: &str = "\
         SELECT d.id_tip_suma, t.prioritate, t.detalii_header, d.descriere, \
                d.rest_debit, d.rest_ramasita, d.rest_majorari, d.rest_penalitati \
