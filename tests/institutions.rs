@@ -248,7 +248,12 @@ fn run(c: &mut Command) -> (bool, String, String) {
 
 /// A configuration file of the two institutions (plus `extra` sections).
 fn config_file(dir: &Path, listen: &str, sections: &[(&str, &str, &str, &str)]) -> String {
-    let mut text = format!("listen = \"{listen}\"\n");
+    config_file_with(dir, &format!("listen = \"{listen}\"\n"), sections)
+}
+
+/// `config_file` with `top` (the top-level settings) written before the sections.
+fn config_file_with(dir: &Path, top: &str, sections: &[(&str, &str, &str, &str)]) -> String {
+    let mut text = top.to_string();
     for (cui, path, key, database_url) in sections {
         text.push_str(&format!(
             "\n[[institutie]]\ninstitutie_cui = \"{cui}\"\ninstitutie_nume = \"Instituția {cui}\"\nsoap_path = \"{path}\"\nhmac_key = \"{key}\"\ndatabase_url = \"{database_url}\"\n"
@@ -528,7 +533,7 @@ async fn one_institution_configs_unchanged() {
 /// SIGHUP starts an institution added to the file, without a restart; the ones already
 /// served keep answering.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sighup_adds_an_institution() {
+async fn sighup_adds_an_institution_with_its_console() {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -536,9 +541,14 @@ async fn sighup_adds_an_institution() {
         .unwrap()
         .port();
     let listen = format!("127.0.0.1:{port}");
+    let admin = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let top = format!("listen = \"{listen}\"\nadmin_listen = \"{admin}\"\n");
     let db_a = format!("sqlite://{}", dir.path().join("a.db").display());
     let db_b = format!("sqlite://{}", dir.path().join("b.db").display());
-    let file = config_file(dir.path(), &listen, &[(CUI_A, "/a", KEY_A, &db_a)]);
+    let file = config_file_with(dir.path(), &top, &[(CUI_A, "/a", KEY_A, &db_a)]);
     let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
     let child = bin(dir.path())
         .env("GHISEUL_LOG", "info")
@@ -571,9 +581,12 @@ async fn sighup_adds_an_institution() {
     }
     assert!(up, "the server did not start: {}", log_text());
     assert!(!answers("/b").await);
-    config_file(
+    let console_b = format!("http://{admin}/admin/{CUI_B}/autentificare");
+    let status = |url: String| async move { reqwest::get(&url).await.unwrap().status().as_u16() };
+    assert_eq!(status(console_b.clone()).await, 404);
+    config_file_with(
         dir.path(),
-        &listen,
+        &top,
         &[(CUI_A, "/a", KEY_A, &db_a), (CUI_B, "/b", KEY_B, &db_b)],
     );
     let ok = Command::new("kill")
@@ -602,6 +615,12 @@ async fn sighup_adds_an_institution() {
     .unwrap();
     let (code, _) = expect_fault(client.get_sume(POPA).await.unwrap());
     assert_eq!(code, "2");
+    // And B's web console is served on the admin listener, beside A's.
+    assert_eq!(status(console_b).await, 200);
+    assert_eq!(
+        status(format!("http://{admin}/admin/{CUI_A}/autentificare")).await,
+        200
+    );
 }
 
 /// `check-config` checks every institution, and refuses two on one database before
