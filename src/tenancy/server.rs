@@ -180,7 +180,11 @@ async fn console_list(State(table): State<Arc<Table>>) -> Response {
     let list: Vec<(String, String)> = routing
         .served
         .iter()
-        .map(|s| (s.name.clone(), format!("{}/", console_base(&s.cui))))
+        .map(|s| {
+            // An institution without institutie_nume is listed by its CUI.
+            let name = if s.name.is_empty() { &s.cui } else { &s.name };
+            (name.clone(), format!("{}/", console_base(&s.cui)))
+        })
         .collect();
     crate::console::html_response(StatusCode::OK, crate::console::institutions_page(&list))
 }
