@@ -154,6 +154,7 @@ impl Application {
                 store.clone(),
                 config.institutie.nume.clone(),
                 config.trusted_proxies.clone(),
+                "/admin",
             ));
         }
         Ok(Application {
@@ -193,9 +194,12 @@ impl Application {
             .context("no institution is configured")?;
         let (listener, admin_listener, tls) = bind_all(server).await?;
         let table = crate::tenancy::server::Table::new(server, institutions, &parts);
-        let (mut router, admin) = crate::tenancy::server::routers(table.clone());
+        let (mut router, mut admin) = crate::tenancy::server::routers(table.clone());
         if admin_listener.is_none() {
             router = router.merge(admin.clone());
+        } else {
+            // Each institution's web console at /admin/{CUI}/, only on the admin listener.
+            admin = admin.merge(crate::tenancy::server::consoles(table.clone()));
         }
         let parts: Parts = Arc::new(tokio::sync::Mutex::new(parts));
         Ok(Application {

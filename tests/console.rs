@@ -661,3 +661,109 @@ async fn session_cookie_is_secure_behind_https() {
         .unwrap();
     assert_eq!(r.status().as_u16(), 403);
 }
+
+/// With several institutions, in a real browser: `/admin/` lists them; ana logs in to A's
+/// console at /admin/{A}/ and sees A's payment; B's console still asks for a login (the
+/// browser does not send A's cookie there, and B does not know A's session) and does not
+/// know ana; bogdan of B sees no payment of A; both sessions live side by side.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_institution_has_its_own_console_in_a_real_browser() {
+    use ghiseul_connector::client::Client;
+    use ghiseul_connector::protocol::SoapVersion;
+    use ghiseul_connector::startup::{open_store, Application};
+    const A: &str = "4351446";
+    const B: &str = "4267117";
+    let (mut a, _da) = TestApp::fresh_config(Db::Sqlite).await;
+    let (mut b, _db) = TestApp::fresh_config(Db::Sqlite).await;
+    for (c, cui, name) in [(&mut a, A, "Primăria A"), (&mut b, B, "Primăria B")] {
+        c.institutie.cui = Some(cui.into());
+        c.institutie.nume = name.into();
+        c.soap_path = format!("/{cui}");
+        c.hmac_key = format!("cheie-{cui}");
+    }
+    let admin = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let mut server = config(a.database_url.clone());
+    server.admin_listen = Some(admin.to_string());
+    let app = Application::build_several(&server, &[a.clone(), b.clone()], None)
+        .await
+        .unwrap();
+    let addr = app.local_addr();
+    tokio::spawn(app.run(std::future::pending()));
+    let (store_a, store_b) = (open_store(&a).await.unwrap(), open_store(&b).await.unwrap());
+    load_register(&store_a).await;
+    let hash = ghiseul_connector::console::hash_password(PASSWORD).unwrap();
+    payout::set_user(&store_a, "ana", &hash).await.unwrap();
+    payout::set_user(&store_b, "bogdan", &hash).await.unwrap();
+    let client = Client::new(
+        &format!("http://{addr}/{A}"),
+        &a.namespace,
+        &a.hmac_key,
+        SoapVersion::V11,
+    )
+    .unwrap();
+    let paid = client
+        .pay(
+            "1001",
+            POPA,
+            "2025-05-20 10:11:12",
+            items(&[("1", "100.00")]),
+        )
+        .await
+        .unwrap();
+    assert!(expect_ok(paid));
+    let root = format!("http://{admin}");
+    tokio::task::spawn_blocking(move || browse_two(&root, A, B))
+        .await
+        .unwrap();
+}
+
+fn browse_two(root: &str, a: &str, b: &str) {
+    let mut br = Browser::start();
+    let login = |br: &mut Browser, cui: &str, user: &str| {
+        br.goto(&format!("{root}/admin/{cui}/autentificare"));
+        br.submit(&format!(
+            "document.getElementById('utilizator').value = {}; \
+             document.getElementById('parola').value = {}; \
+             document.getElementById('autentificare').submit()",
+            json!(user),
+            json!(PASSWORD)
+        ));
+    };
+    br.goto(&format!("{root}/admin/"));
+    let list = br.text();
+    assert!(
+        list.contains("Primăria A") && list.contains("Primăria B"),
+        "{list}"
+    );
+    br.submit(&format!(
+        "document.querySelector('a[href=\"/admin/{a}/\"]').click()"
+    ));
+    assert_eq!(br.location(), format!("/admin/{a}/autentificare"));
+
+    login(&mut br, a, "ana");
+    assert_eq!(br.location(), format!("/admin/{a}/"));
+    br.goto(&format!("{root}/admin/{a}/plati?cui={POPA}"));
+    let found = br.text();
+    assert!(found.contains("1 plăți, în total 100,00 lei"), "{found}");
+    assert!(found.contains("Primăria A"), "{found}");
+
+    // Logged in to A is not logged in to B.
+    br.goto(&format!("{root}/admin/{b}/plati?cui={POPA}"));
+    assert_eq!(br.location(), format!("/admin/{b}/autentificare"));
+    login(&mut br, b, "ana");
+    assert!(br.text().contains("Utilizator sau parolă greșită."));
+    login(&mut br, b, "bogdan");
+    assert_eq!(br.location(), format!("/admin/{b}/"));
+    br.goto(&format!("{root}/admin/{b}/plati?cui={POPA}"));
+    let found = br.text();
+    assert!(found.contains("0 plăți"), "{found}");
+    assert!(found.contains("Primăria B") && !found.contains("Primăria A"));
+
+    // A's session is still A's: both consoles open side by side.
+    br.goto(&format!("{root}/admin/{a}/"));
+    assert_eq!(br.location(), format!("/admin/{a}/"));
+    assert!(br.text().contains("ana"));
+}

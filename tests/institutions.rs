@@ -29,6 +29,7 @@ on_every_backend!(
     annex4_picks_the_register_by_cui_institutie,
     imports_and_exports_follow_institutie,
     metrics_and_health_are_per_institution,
+    each_institution_has_its_own_console_and_sessions,
 );
 
 const CUI_A: &str = "4351446";
@@ -59,11 +60,19 @@ fn institution(mut c: Config, cui: &str, path: &str, key: &str) -> Config {
 
 /// A server of A (/a) and B (/b), A with the test register, B with its own.
 async fn two(db: Db) -> Two {
+    two_on(db, None).await
+}
+
+/// `two`, with an admin listener at `admin_listen` (so with the web consoles) when given.
+async fn two_on(db: Db, admin_listen: Option<String>) -> Two {
     let (ca, da) = TestApp::fresh_config(db).await;
     let (cb, dbb) = TestApp::fresh_config(db).await;
-    let a = institution(ca, CUI_A, "/a", KEY_A);
-    let b = institution(cb, CUI_B, "/b", KEY_B);
-    let server = config(a.database_url.clone());
+    let mut a = institution(ca, CUI_A, "/a", KEY_A);
+    let mut b = institution(cb, CUI_B, "/b", KEY_B);
+    a.institutie.nume = "Primăria A".into();
+    b.institutie.nume = "Primăria B".into();
+    let mut server = config(a.database_url.clone());
+    server.admin_listen = admin_listen;
     let app = Application::build_several(&server, &[a.clone(), b.clone()], None)
         .await
         .expect("the server starts");
@@ -239,7 +248,12 @@ fn run(c: &mut Command) -> (bool, String, String) {
 
 /// A configuration file of the two institutions (plus `extra` sections).
 fn config_file(dir: &Path, listen: &str, sections: &[(&str, &str, &str, &str)]) -> String {
-    let mut text = format!("listen = \"{listen}\"\n");
+    config_file_with(dir, &format!("listen = \"{listen}\"\n"), sections)
+}
+
+/// `config_file` with `top` (the top-level settings) written before the sections.
+fn config_file_with(dir: &Path, top: &str, sections: &[(&str, &str, &str, &str)]) -> String {
+    let mut text = top.to_string();
     for (cui, path, key, database_url) in sections {
         text.push_str(&format!(
             "\n[[institutie]]\ninstitutie_cui = \"{cui}\"\ninstitutie_nume = \"Instituția {cui}\"\nsoap_path = \"{path}\"\nhmac_key = \"{key}\"\ndatabase_url = \"{database_url}\"\n"
@@ -349,6 +363,161 @@ async fn metrics_and_health_are_per_institution(db: Db) {
     assert!(metrics.ends_with("# EOF\n"));
 }
 
+const PASSWORD: &str = "parola-lunga-de-test";
+
+fn cookie_of(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with(&format!("{name}=")))
+        .map(|v| v.to_string())
+}
+
+/// Logs `user` in to the console at `base` (`http://ADDR/admin/CUI`); the session cookie
+/// as sent back (`name=value`) and its whole Set-Cookie line.
+async fn console_login(http: &reqwest::Client, base: &str, user: &str) -> (String, String) {
+    let form = http
+        .get(format!("{base}/autentificare"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status().as_u16(), 200, "{base}");
+    let pre = cookie_of(&form, "ghiseul_autentificare").unwrap();
+    let pre = pre.split(';').next().unwrap().to_string();
+    let csrf = pre.split_once('=').unwrap().1.to_string();
+    let r = http
+        .post(format!("{base}/autentificare"))
+        .header("cookie", &pre)
+        .form(&[("utilizator", user), ("parola", PASSWORD), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 303, "{base}");
+    let line = cookie_of(&r, "ghiseul_sesiune").unwrap();
+    (line.split(';').next().unwrap().to_string(), line)
+}
+
+/// With several institutions each one's console is at /admin/{CUI}/ with its own users
+/// and sessions: /admin/ lists them; ana of A sees A's payment; her session cookie is
+/// scoped to A's console, and presented on B's it leads to B's login page; B's console
+/// never shows A's payment; a user of A cannot log in to B.
+async fn each_institution_has_its_own_console_and_sessions(db: Db) {
+    let admin = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let t = two_on(db, Some(admin.to_string())).await;
+    let hash = ghiseul_connector::console::hash_password(PASSWORD).unwrap();
+    ghiseul_connector::store::payout::set_user(&t.store_a, "ana", &hash)
+        .await
+        .unwrap();
+    ghiseul_connector::store::payout::set_user(&t.store_b, "bogdan", &hash)
+        .await
+        .unwrap();
+    let paid = t
+        .client(&t.a, KEY_A)
+        .pay(
+            "1001",
+            POPA,
+            "2025-05-20 10:11:12",
+            items(&[("1", "100.00")]),
+        )
+        .await
+        .unwrap();
+    assert!(expect_ok(paid));
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let get = |url: String, cookie: Option<String>| {
+        let mut r = http.get(url);
+        if let Some(c) = cookie {
+            r = r.header("cookie", c);
+        }
+        async move {
+            let r = r.send().await.unwrap();
+            let location = r
+                .headers()
+                .get("location")
+                .map(|v| v.to_str().unwrap().to_string());
+            (r.status().as_u16(), location, r.text().await.unwrap())
+        }
+    };
+    // Never beside the SOAP endpoint.
+    let (status, _) = t.get(&format!("/admin/{CUI_A}/")).await;
+    assert_eq!(status, 404);
+    let root = format!("http://{admin}/admin");
+    let (status, _, list) = get(format!("{root}/"), None).await;
+    assert_eq!(status, 200);
+    for (name, cui) in [("Primăria A", CUI_A), ("Primăria B", CUI_B)] {
+        assert!(
+            list.contains(&format!("<a href=\"/admin/{cui}/\">{name}</a>")),
+            "{list}"
+        );
+    }
+    let (status, _, _) = get(format!("{root}/1234567/"), None).await;
+    assert_eq!(status, 404);
+
+    let (base_a, base_b) = (format!("{root}/{CUI_A}"), format!("{root}/{CUI_B}"));
+    let (session_a, line) = console_login(&http, &base_a, "ana").await;
+    assert!(line.contains(&format!("Path=/admin/{CUI_A};")), "{line}");
+    let search = format!("/plati?cui={POPA}");
+    let (status, _, page) = get(format!("{base_a}{search}"), Some(session_a.clone())).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<p id=\"rezultate\">1 plăți"), "{page}");
+    assert!(
+        page.contains(&format!("href=\"/admin/{CUI_A}/plati/")),
+        "{page}"
+    );
+    assert!(page.contains("Primăria A"), "{page}");
+
+    // A's session is not B's: to B's login page.
+    for path in ["/", "/plati"] {
+        let (status, location, _) = get(format!("{base_b}{path}"), Some(session_a.clone())).await;
+        assert_eq!(status, 303, "{path}");
+        assert_eq!(
+            location.as_deref(),
+            Some(format!("/admin/{CUI_B}/autentificare").as_str())
+        );
+    }
+    // A's user does not exist in B.
+    let form = http
+        .get(format!("{base_b}/autentificare"))
+        .send()
+        .await
+        .unwrap();
+    let pre = cookie_of(&form, "ghiseul_autentificare").unwrap();
+    let pre = pre.split(';').next().unwrap().to_string();
+    let csrf = pre.split_once('=').unwrap().1.to_string();
+    let r = http
+        .post(format!("{base_b}/autentificare"))
+        .header("cookie", &pre)
+        .form(&[("utilizator", "ana"), ("parola", PASSWORD), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+
+    // B's own user sees B's payments: none.
+    let (session_b, _) = console_login(&http, &base_b, "bogdan").await;
+    let (status, _, page) = get(format!("{base_b}{search}"), Some(session_b.clone())).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<p id=\"rezultate\">0 plăți"), "{page}");
+    assert!(page.contains("Primăria B"), "{page}");
+    let (_, _, today) = get(format!("{base_b}/"), Some(session_b.clone())).await;
+    assert!(today.contains("<b id=\"azi\">0 ·"), "{today}");
+    let (_, _, today_a) = get(format!("{base_a}/"), Some(session_a)).await;
+    assert!(today_a.contains("<b id=\"azi\">1 ·"), "{today_a}");
+    // And B's session is not A's.
+    let (status, location, _) = get(format!("{base_a}/"), Some(session_b)).await;
+    assert_eq!(status, 303);
+    assert_eq!(
+        location.as_deref(),
+        Some(format!("/admin/{CUI_A}/autentificare").as_str())
+    );
+}
+
 /// A configuration without `[[institutie]]` is the server it always was: no Annex 4
 /// endpoint beside it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -364,7 +533,7 @@ async fn one_institution_configs_unchanged() {
 /// SIGHUP starts an institution added to the file, without a restart; the ones already
 /// served keep answering.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn sighup_adds_an_institution() {
+async fn sighup_adds_an_institution_with_its_console() {
     let dir = tempfile::tempdir().unwrap();
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -372,9 +541,14 @@ async fn sighup_adds_an_institution() {
         .unwrap()
         .port();
     let listen = format!("127.0.0.1:{port}");
+    let admin = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let top = format!("listen = \"{listen}\"\nadmin_listen = \"{admin}\"\n");
     let db_a = format!("sqlite://{}", dir.path().join("a.db").display());
     let db_b = format!("sqlite://{}", dir.path().join("b.db").display());
-    let file = config_file(dir.path(), &listen, &[(CUI_A, "/a", KEY_A, &db_a)]);
+    let file = config_file_with(dir.path(), &top, &[(CUI_A, "/a", KEY_A, &db_a)]);
     let log = std::fs::File::create(dir.path().join("server.log")).unwrap();
     let child = bin(dir.path())
         .env("GHISEUL_LOG", "info")
@@ -407,9 +581,12 @@ async fn sighup_adds_an_institution() {
     }
     assert!(up, "the server did not start: {}", log_text());
     assert!(!answers("/b").await);
-    config_file(
+    let console_b = format!("http://{admin}/admin/{CUI_B}/autentificare");
+    let status = |url: String| async move { reqwest::get(&url).await.unwrap().status().as_u16() };
+    assert_eq!(status(console_b.clone()).await, 404);
+    config_file_with(
         dir.path(),
-        &listen,
+        &top,
         &[(CUI_A, "/a", KEY_A, &db_a), (CUI_B, "/b", KEY_B, &db_b)],
     );
     let ok = Command::new("kill")
@@ -438,6 +615,12 @@ async fn sighup_adds_an_institution() {
     .unwrap();
     let (code, _) = expect_fault(client.get_sume(POPA).await.unwrap());
     assert_eq!(code, "2");
+    // And B's web console is served on the admin listener, beside A's.
+    assert_eq!(status(console_b).await, 200);
+    assert_eq!(
+        status(format!("http://{admin}/admin/{CUI_A}/autentificare")).await,
+        200
+    );
 }
 
 /// `check-config` checks every institution, and refuses two on one database before

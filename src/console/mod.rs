@@ -1,5 +1,7 @@
 //! The web console at `/admin/` on the admin listener (issue 13): server-rendered pages in
-//! Romanian for the tax office, working without JavaScript and without internet.
+//! Romanian for the tax office, working without JavaScript and without internet. With
+//! several institutions on one server each one has its own console at `/admin/{CUI}/`
+//! (see `tenancy::server::consoles`): its own users, sessions and payments.
 //!
 //! Security: users and argon2 hashes in `console_users` (`ghiseul-connector user add`);
 //! a session is a random 256-bit token kept in memory (a restart logs everybody out) sent
@@ -42,37 +44,52 @@ pub struct Console {
     /// address must count the office's computers, not the proxy.
     trusted_proxies: Vec<ipnet::IpNet>,
     institution: String,
+    /// Where this console is served, without the trailing slash (`/admin`, or
+    /// `/admin/{CUI}` with several institutions). Every link, redirect, form action and
+    /// cookie Path is built from it, so that one institution's session cookie is never
+    /// sent to another's console.
+    base: String,
     sessions: Mutex<HashMap<String, Session>>,
     /// Recent failed logins per `user:NAME` and `ip:ADDR`.
     failures: Mutex<HashMap<String, Vec<Instant>>>,
 }
 
-/// The console's routes, to be merged into the admin listener's router only.
-pub fn router(store: Store, institution: String, trusted_proxies: Vec<ipnet::IpNet>) -> Router {
+/// The console's routes under `base` (`/admin` with one institution, `/admin/{CUI}` with
+/// several), to be merged into the admin listener's router only.
+pub fn router(
+    store: Store,
+    institution: String,
+    trusted_proxies: Vec<ipnet::IpNet>,
+    base: &str,
+) -> Router {
+    let base = base.trim_end_matches('/').to_string();
     let state = Arc::new(Console {
         store,
         trusted_proxies,
         institution,
+        base: base.clone(),
         sessions: Mutex::new(HashMap::new()),
         failures: Mutex::new(HashMap::new()),
     });
+    let home = state.at("/");
+    let at = |path: &str| state.at(path);
     Router::new()
-        .route("/admin", get(|| async { Redirect::to("/admin/") }))
-        .route("/admin/", get(pages::today))
-        .route("/admin/autentificare", get(login_form).post(login))
-        .route("/admin/iesire", post(logout))
-        .route("/admin/plati", get(pages::payments))
-        .route("/admin/plati/{id}", get(pages::payment))
-        .route("/admin/exceptii", get(pages::exceptions))
-        .route("/admin/exceptii/rezolva", post(pages::handle_exception))
-        .route("/admin/persoana", get(pages::person))
-        .route("/admin/raport", get(pages::report))
-        .route("/admin/raport.csv", get(pages::report_csv))
-        .route("/admin/raport.html", get(pages::report_print))
-        .route("/admin/raport.pdf", get(pages::report_pdf))
-        .route("/admin/grafic", get(pages::chart_page))
-        .route("/admin/activitate", get(pages::activity))
-        .route("/admin/grafic.svg", get(pages::chart_svg))
+        .route(&base, get(|| async move { Redirect::to(&home) }))
+        .route(&at("/"), get(pages::today))
+        .route(&at("/autentificare"), get(login_form).post(login))
+        .route(&at("/iesire"), post(logout))
+        .route(&at("/plati"), get(pages::payments))
+        .route(&at("/plati/{id}"), get(pages::payment))
+        .route(&at("/exceptii"), get(pages::exceptions))
+        .route(&at("/exceptii/rezolva"), post(pages::handle_exception))
+        .route(&at("/persoana"), get(pages::person))
+        .route(&at("/raport"), get(pages::report))
+        .route(&at("/raport.csv"), get(pages::report_csv))
+        .route(&at("/raport.html"), get(pages::report_print))
+        .route(&at("/raport.pdf"), get(pages::report_pdf))
+        .route(&at("/grafic"), get(pages::chart_page))
+        .route(&at("/activitate"), get(pages::activity))
+        .route(&at("/grafic.svg"), get(pages::chart_svg))
         .with_state(state)
 }
 
@@ -121,6 +138,21 @@ pub struct User {
 }
 
 impl Console {
+    /// The console's own address of `path` (which starts with `/`): the one place links,
+    /// redirects and form actions are made.
+    pub fn at(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A `Set-Cookie` value scoped to this console: `name=value; Path=base; ...`.
+    fn set_cookie(&self, name: &str, value: &str, extra: &str, headers: &HeaderMap) -> String {
+        format!(
+            "{name}={value}; Path={}; HttpOnly; SameSite=Strict{extra}{}",
+            self.base,
+            secure(headers)
+        )
+    }
+
     fn user(&self, headers: &HeaderMap) -> Option<User> {
         let t = cookie(headers, COOKIE)?;
         let mut sessions = self.sessions.lock().unwrap();
@@ -190,18 +222,19 @@ impl Console {
 }
 
 /// A page refused: back to the login form (GET) or 403 (a form).
-fn to_login() -> Response {
-    Redirect::to("/admin/autentificare").into_response()
+fn to_login(c: &Console) -> Response {
+    Redirect::to(&c.at("/autentificare")).into_response()
 }
 
-fn forbidden(text: &str) -> Response {
+fn forbidden(c: &Console, text: &str) -> Response {
     html_response(
         StatusCode::FORBIDDEN,
         pages::bare(
             "Acces refuzat",
             &format!(
-                "<p class=\"eroare\">{}</p><p><a href=\"/admin/\">Înapoi</a></p>",
-                pages::esc(text)
+                "<p class=\"eroare\">{}</p><p><a href=\"{}\">Înapoi</a></p>",
+                pages::esc(text),
+                pages::esc(&c.at("/"))
             ),
         ),
     )
@@ -238,18 +271,20 @@ pub fn security_headers(h: &mut HeaderMap) {
 
 async fn login_form(State(c): State<Arc<Console>>, headers: HeaderMap) -> Response {
     if c.user(&headers).is_some() {
-        return Redirect::to("/admin/").into_response();
+        return Redirect::to(&c.at("/")).into_response();
     }
-    login_page(&headers, StatusCode::OK, None)
+    login_page(&c, &headers, StatusCode::OK, None)
 }
 
-fn login_page(headers: &HeaderMap, status: StatusCode, error: Option<&str>) -> Response {
+fn login_page(
+    c: &Console,
+    headers: &HeaderMap,
+    status: StatusCode,
+    error: Option<&str>,
+) -> Response {
     let t = token();
-    let mut r = html_response(status, pages::login(&t, error));
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{PRE_COOKIE}={t}; Path=/admin; HttpOnly; SameSite=Strict{}",
-        secure(headers)
-    )) {
+    let mut r = html_response(status, pages::login(c, &t, error));
+    if let Ok(v) = HeaderValue::from_str(&c.set_cookie(PRE_COOKIE, &t, "", headers)) {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
     r
@@ -272,6 +307,7 @@ async fn login(
     let pre = cookie(&headers, PRE_COOKIE).unwrap_or("");
     if pre.is_empty() || !constant_time_eq(pre, &f.csrf) {
         return login_page(
+            &c,
             &headers,
             StatusCode::FORBIDDEN,
             Some("Formularul a expirat sau nu provine din această consolă. Încercați din nou."),
@@ -289,6 +325,7 @@ async fn login(
         )
         .await;
         return login_page(
+            &c,
             &headers,
             StatusCode::TOO_MANY_REQUESTS,
             Some(&format!(
@@ -318,6 +355,7 @@ async fn login(
         )
         .await;
         return login_page(
+            &c,
             &headers,
             StatusCode::UNAUTHORIZED,
             Some("Utilizator sau parolă greșită."),
@@ -337,11 +375,10 @@ async fn login(
         );
     }
     let _ = sql::audit(&c.store, &name, "console login", &client.to_string()).await;
-    let mut r = Redirect::to("/admin/").into_response();
-    let sec = secure(&headers);
+    let mut r = Redirect::to(&c.at("/")).into_response();
     for v in [
-        format!("{COOKIE}={t}; Path=/admin; HttpOnly; SameSite=Strict{sec}"),
-        format!("{PRE_COOKIE}=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0{sec}"),
+        c.set_cookie(COOKIE, &t, "", &headers),
+        c.set_cookie(PRE_COOKIE, "", "; Max-Age=0", &headers),
     ] {
         if let Ok(v) = HeaderValue::from_str(&v) {
             r.headers_mut().append(header::SET_COOKIE, v);
@@ -362,18 +399,21 @@ async fn logout(
     Form(f): Form<CsrfForm>,
 ) -> Response {
     if c.user_for_form(&headers, &f.csrf).is_none() {
-        return forbidden("Cerere fără token CSRF valid.");
+        return forbidden(&c, "Cerere fără token CSRF valid.");
     }
     if let Some(t) = cookie(&headers, COOKIE) {
         c.sessions.lock().unwrap().remove(t);
     }
-    let mut r = Redirect::to("/admin/autentificare").into_response();
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{COOKIE}=; Path=/admin; HttpOnly; SameSite=Strict; Max-Age=0"
-    )) {
+    let mut r = to_login(&c);
+    if let Ok(v) = HeaderValue::from_str(&c.set_cookie(COOKIE, "", "; Max-Age=0", &headers)) {
         r.headers_mut().append(header::SET_COOKIE, v);
     }
     r
+}
+
+/// The page at `/admin/` listing the consoles of several institutions: (name, link) pairs.
+pub fn institutions_page(list: &[(String, String)]) -> String {
+    pages::institutions(list)
 }
 
 /// The lines /metrics adds for the console's questions: how long since ghiseul.ro last

@@ -52,21 +52,44 @@ fn page(c: &Console, u: &User, title: &str, body: &str) -> Response {
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{t} – ghiseul-connector</title><style>{CSS}</style></head><body>\
          <header><span class=\"inst\">{inst}</span><nav aria-label=\"Meniu\">\
-         <a href=\"/admin/\">Astăzi</a><a href=\"/admin/plati\">Plăți</a>\
-         <a href=\"/admin/exceptii\">Excepții</a><a href=\"/admin/persoana\">Situația unei persoane</a>\
-         <a href=\"/admin/raport\">Raport zilnic</a><a href=\"/admin/grafic\">Grafic</a>\
-         <a href=\"/admin/activitate\">Activitate</a></nav>\
-         <form method=\"post\" action=\"/admin/iesire\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <a href=\"{a}/\">Astăzi</a><a href=\"{a}/plati\">Plăți</a>\
+         <a href=\"{a}/exceptii\">Excepții</a><a href=\"{a}/persoana\">Situația unei persoane</a>\
+         <a href=\"{a}/raport\">Raport zilnic</a><a href=\"{a}/grafic\">Grafic</a>\
+         <a href=\"{a}/activitate\">Activitate</a></nav>\
+         <form method=\"post\" action=\"{a}/iesire\"><input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
          {user} <button type=\"submit\">Ieșire</button></form></header>\
          <main><h1>{t}</h1>{body}</main></body></html>\n",
         t = esc(title),
         csrf = esc(&u.csrf),
         user = esc(&u.name),
+        a = c.base,
     );
     html_response(StatusCode::OK, html)
 }
 
-pub fn login(pre: &str, error: Option<&str>) -> String {
+/// `/admin/` when one server serves several institutions: each institution's name and a
+/// link to its own console (its own users; logging in to one is not logging in to another).
+pub fn institutions(list: &[(String, String)]) -> String {
+    let mut items = String::new();
+    for (name, href) in list {
+        let _ = write!(
+            items,
+            "<li><a href=\"{}\">{}</a></li>",
+            esc(href),
+            esc(name)
+        );
+    }
+    bare(
+        "Instituții",
+        &format!(
+            "<h1>Consola ghiseul-connector</h1>\
+             <p>Acest server deservește mai multe instituții. Alegeți consola instituției \
+             (fiecare are utilizatorii ei):</p><ul id=\"institutii\">{items}</ul>"
+        ),
+    )
+}
+
+pub fn login(c: &Console, pre: &str, error: Option<&str>) -> String {
     let err = error
         .map(|e| {
             format!(
@@ -79,11 +102,12 @@ pub fn login(pre: &str, error: Option<&str>) -> String {
         "Autentificare",
         &format!(
             "<h1>Consola ghiseul-connector</h1>{err}\
-             <form method=\"post\" action=\"/admin/autentificare\" id=\"autentificare\">\
+             <form method=\"post\" action=\"{a}/autentificare\" id=\"autentificare\">\
              <input type=\"hidden\" name=\"csrf\" value=\"{pre}\">\
              <p><label>Utilizator <input name=\"utilizator\" id=\"utilizator\" autocomplete=\"username\" required></label></p>\
              <p><label>Parolă <input name=\"parola\" id=\"parola\" type=\"password\" autocomplete=\"current-password\" required></label></p>\
-             <p><button type=\"submit\">Intră</button></p></form>"
+             <p><button type=\"submit\">Intră</button></p></form>",
+            a = c.base
         ),
     )
 }
@@ -115,7 +139,7 @@ macro_rules! user_or_login {
     ($c:expr, $h:expr) => {
         match $c.user(&$h) {
             Some(u) => u,
-            None => return to_login(),
+            None => return to_login(&$c),
         }
     };
 }
@@ -169,12 +193,13 @@ pub async fn today_page(c: &Console, u: &User) -> Response {
          <div class=\"card\">Plăți luna aceasta<b>{n_month} · {}</b></div>\
          <div class=\"card\">Ultima cerere ghiseul.ro<b>{}</b></div>\
          <div class=\"card\">Erori (fault) în ultimele 24 h<b>{faults}</b></div>\
-         <div class=\"card\">Excepții nerezolvate<b><a href=\"/admin/exceptii\">{open}</a></b></div>\
+         <div class=\"card\">Excepții nerezolvate<b><a href=\"{a}/exceptii\">{open}</a></b></div>\
          <div class=\"card\">Baza de date<b>{db}</b></div></div>\
-         <h2>Plăți pe zi, ultimele 90 de zile</h2><img src=\"/admin/grafic.svg\" alt=\"Graficul plăților pe zi\" width=\"900\" height=\"260\">",
+         <h2>Plăți pe zi, ultimele 90 de zile</h2><img src=\"{a}/grafic.svg\" alt=\"Graficul plăților pe zi\" width=\"900\" height=\"260\">",
         lei(s_day),
         lei(s_month),
         esc(&last_text),
+        a = c.base,
     );
     page(c, u, "Astăzi", &body)
 }
@@ -255,7 +280,7 @@ pub async fn payments(
             .map(|d| format!("{d} 00:00:00")),
     };
     let mut body = format!(
-        "<form class=\"cautare\" method=\"get\" action=\"/admin/plati\">\
+        "<form class=\"cautare\" method=\"get\" action=\"{a}/plati\">\
          <label>Nr. comandă <input name=\"comanda\" value=\"{}\" inputmode=\"numeric\"></label>\
          <label>CNP/CUI <input name=\"cui\" value=\"{}\"></label>\
          <label>De la (zz.ll.aaaa) <input name=\"de_la\" value=\"{}\"></label>\
@@ -264,7 +289,8 @@ pub async fn payments(
         esc(&q.comanda),
         esc(&q.cui),
         esc(&q.de_la),
-        esc(&q.pana_la)
+        esc(&q.pana_la),
+        a = c.base,
     );
     for e in &errors {
         let _ = write!(body, "<p class=\"eroare\">{}</p>", esc(e));
@@ -291,13 +317,14 @@ pub async fn payments(
             for r in &rows {
                 let _ = write!(
                     body,
-                    "<tr><td>{}</td><td><a href=\"/admin/plati/{}\">{}</a></td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
+                    "<tr><td>{}</td><td><a href=\"{a}/plati/{}\">{}</a></td><td>{}</td><td>{}</td><td class=\"n\">{}</td></tr>",
                     when(&r.recorded_at),
                     r.id,
                     r.order_no,
                     esc(&r.cui),
                     esc(&r.nume),
-                    lei(r.total)
+                    lei(r.total),
+                    a = c.base,
                 );
             }
             body.push_str("</tbody></table>");
@@ -328,14 +355,17 @@ pub async fn payment(
             StatusCode::NOT_FOUND,
             bare(
                 "Negăsit",
-                "<p>Plata nu există.</p><p><a href=\"/admin/plati\">Înapoi</a></p>",
+                &format!(
+                    "<p>Plata nu există.</p><p><a href=\"{a}/plati\">Înapoi</a></p>",
+                    a = c.base
+                ),
             ),
         );
     };
     let p = &d.payment;
     let mut body = format!(
         "<table><tbody><tr><th>Comandă ghiseul.ro</th><td id=\"comanda\">{}</td></tr>\
-         <tr><th>CNP/CUI</th><td><a href=\"/admin/persoana?cui={}\">{}</a></td></tr><tr><th>Nume</th><td>{}</td></tr>\
+         <tr><th>CNP/CUI</th><td><a href=\"{a}/persoana?cui={}\">{}</a></td></tr><tr><th>Nume</th><td>{}</td></tr>\
          <tr><th>Data plății (trimisă de ghiseul.ro)</th><td>{}</td></tr><tr><th>Primită</th><td>{}</td></tr>\
          <tr><th>Total</th><td>{}</td></tr></tbody></table>\
          <h2>Sume plătite</h2><table><thead><tr><th>Tip de sumă</th><th>Cont (IBAN)</th><th class=\"n\">Suma</th></tr></thead><tbody>",
@@ -345,7 +375,8 @@ pub async fn payment(
         esc(&p.nume),
         when(&p.data),
         when(&p.recorded_at),
-        lei(p.total)
+        lei(p.total),
+        a = c.base,
     );
     for (id, name, iban, v) in &d.items {
         let _ = write!(
@@ -398,7 +429,7 @@ async fn exceptions_page(c: &Console, u: &User, note: Option<&str>) -> Response 
             let _ = write!(
                 body,
                 "<tr id=\"exceptie-{kind}-{id}\"><td>{}</td><td>{}</td><td>{}</td><td>{}{}</td><td class=\"n\">{}</td>\
-                 <td><form method=\"post\" action=\"/admin/exceptii/rezolva\">\
+                 <td><form method=\"post\" action=\"{a}/exceptii/rezolva\">\
                  <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\"><input type=\"hidden\" name=\"tip\" value=\"{kind}\">\
                  <input type=\"hidden\" name=\"id\" value=\"{id}\">\
                  <label>Notă <input name=\"nota\" required maxlength=\"500\"></label> <button type=\"submit\">Marchează rezolvată</button></form></td></tr>",
@@ -411,6 +442,7 @@ async fn exceptions_page(c: &Console, u: &User, note: Option<&str>) -> Response 
                 kind = esc(&e.kind),
                 id = e.ref_id,
                 csrf = esc(&u.csrf),
+                a = c.base,
             );
         }
         body.push_str("</tbody></table>");
@@ -434,10 +466,10 @@ pub async fn handle_exception(
     Form(f): Form<HandleForm>,
 ) -> Response {
     let Some(u) = c.user_for_form(&headers, &f.csrf) else {
-        return forbidden("Cerere refuzată: lipsește tokenul CSRF al sesiunii (formular falsificat sau sesiune expirată).");
+        return forbidden(&c, "Cerere refuzată: lipsește tokenul CSRF al sesiunii (formular falsificat sau sesiune expirată).");
     };
     if f.tip != "journal" && f.tip != "credit" {
-        return forbidden("Tip de excepție necunoscut.");
+        return forbidden(&c, "Tip de excepție necunoscut.");
     }
     let note = f.nota.trim();
     if note.is_empty() {
@@ -445,7 +477,7 @@ pub async fn handle_exception(
     }
     let done = tri!(sql::mark_handled(&c.store, &f.tip, f.id, &u.name, note).await);
     let _ = done;
-    Redirect::to("/admin/exceptii").into_response()
+    Redirect::to(&c.at("/exceptii")).into_response()
 }
 
 #[derive(Deserialize, Default)]
@@ -461,8 +493,9 @@ pub async fn person(
 ) -> Response {
     let u = user_or_login!(c, headers);
     let mut body = format!(
-        "<form class=\"cautare\" method=\"get\" action=\"/admin/persoana\"><label>CNP/CUI <input name=\"cui\" value=\"{}\" required></label><button type=\"submit\">Arată situația</button></form>",
-        esc(&q.cui)
+        "<form class=\"cautare\" method=\"get\" action=\"{a}/persoana\"><label>CNP/CUI <input name=\"cui\" value=\"{}\" required></label><button type=\"submit\">Arată situația</button></form>",
+        esc(&q.cui),
+        a = c.base,
     );
     let raw = q.cui.trim();
     if !raw.is_empty() {
@@ -506,7 +539,7 @@ pub async fn person(
                         }
                         body.push_str("</tbody></table>");
                     }
-                    let _ = write!(body, "<p><a href=\"/admin/plati?cui={}\">Plățile acestei persoane</a></p>", esc(cui.as_str()));
+                    let _ = write!(body, "<p><a href=\"{a}/plati?cui={}\">Plățile acestei persoane</a></p>", esc(cui.as_str()), a = c.base);
                 }
             },
         }
@@ -534,8 +567,9 @@ pub async fn report(
 ) -> Response {
     let u = user_or_login!(c, headers);
     let mut body = format!(
-        "<form class=\"cautare\" method=\"get\" action=\"/admin/raport\"><label>Ziua (zz.ll.aaaa) <input name=\"data\" value=\"{}\"></label><button type=\"submit\">Arată</button></form>",
-        esc(&q.data)
+        "<form class=\"cautare\" method=\"get\" action=\"{a}/raport\"><label>Ziua (zz.ll.aaaa) <input name=\"data\" value=\"{}\"></label><button type=\"submit\">Arată</button></form>",
+        esc(&q.data),
+        a = c.base,
     );
     match day_of(&q) {
         Err(e) => {
@@ -545,9 +579,10 @@ pub async fn report(
             let r = tri!(report::daily(&c.store, d, &c.institution).await);
             let _ = write!(
                 body,
-                "<p>Ziua {}: <a href=\"/admin/raport.csv?data={d}\">descarcă CSV</a> · <a href=\"/admin/raport.pdf?data={d}\">descarcă PDF</a> · <a href=\"/admin/raport.html?data={d}\">versiunea de tipărit (A4)</a></p>{}",
+                "<p>Ziua {}: <a href=\"{a}/raport.csv?data={d}\">descarcă CSV</a> · <a href=\"{a}/raport.pdf?data={d}\">descarcă PDF</a> · <a href=\"{a}/raport.html?data={d}\">versiunea de tipărit (A4)</a></p>{}",
                 d.format("%d.%m.%Y"),
-                report::html_body(&r)
+                report::html_body(&r),
+                a = c.base,
             );
         }
     }

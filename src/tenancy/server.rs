@@ -31,6 +31,12 @@ pub struct Served {
     pub soap_path: String,
     database_url: String,
     router: Router,
+    /// Its web console at `/admin/{CUI}/` (its own users and sessions), served by
+    /// `consoles` on the admin listener only. Kept across reloads with the rest of
+    /// `Served`, so a SIGHUP logs nobody out.
+    console: Router,
+    /// Its name, for the list of consoles at `/admin/`.
+    name: String,
     state: Arc<AppState>,
     /// Its settings when it was started (`Config::listing`, secrets masked), to tell a
     /// changed institution on reload.
@@ -47,16 +53,25 @@ pub struct Routing {
 }
 
 impl Routing {
-    fn add(&mut self, config: &Config, state: Arc<AppState>) {
+    fn add(&mut self, config: &Config, part: &Part) {
+        let state = part.state.clone();
         let cui = config.institutie.cui.clone().unwrap_or_default();
         let i = self.served.len();
         self.by_path.insert(config.soap_path.clone(), i);
         self.by_cui.insert(cui.clone(), i);
+        let console = crate::console::router(
+            part.store.clone(),
+            config.institutie.nume.clone(),
+            config.trusted_proxies.clone(),
+            &console_base(&cui),
+        );
         self.served.push(Served {
             cui,
             soap_path: config.soap_path.clone(),
             database_url: config.database_url.clone(),
             router: http::soap_router(state.clone(), &config.soap_path),
+            console,
+            name: config.institutie.nume.clone(),
             state,
             listing: config.listing(),
         });
@@ -85,7 +100,7 @@ impl Table {
     pub fn new(server: &Config, institutions: &[Config], parts: &[Part]) -> Arc<Table> {
         let mut routing = Routing::default();
         for (config, part) in institutions.iter().zip(parts) {
-            routing.add(config, part.state.clone());
+            routing.add(config, part);
         }
         let zf_url = format!("{}{ZF_PATH}", origin(&server.public_url));
         Arc::new(Table {
@@ -124,8 +139,8 @@ fn origin(url: &str) -> &str {
 }
 
 /// The SOAP router (every institution's path, and `/zf`) and the admin router (/health and
-/// /metrics over every institution). The web console is not served with several
-/// institutions.
+/// /metrics over every institution). The web consoles are in `consoles`, merged only
+/// into the admin listener's router.
 pub fn routers(table: Arc<Table>) -> (Router, Router) {
     let soap = Router::new()
         .route(ZF_PATH, get(zf_wsdl).post(zf))
@@ -136,6 +151,60 @@ pub fn routers(table: Arc<Table>) -> (Router, Router) {
         .route("/metrics", get(metrics))
         .with_state(table);
     (soap, admin)
+}
+
+/// Where an institution's web console is served.
+fn console_base(cui: &str) -> String {
+    format!("/admin/{cui}")
+}
+
+/// The web consoles, for the admin listener only: `/admin/` lists the institutions, and
+/// `/admin/{CUI}/…` is handed to that institution's console. Looked up in the current
+/// routing table on every request, so institutions added on SIGHUP have theirs too.
+pub fn consoles(table: Arc<Table>) -> Router {
+    Router::new()
+        .route(
+            "/admin",
+            get(|| async { axum::response::Redirect::to("/admin/") }),
+        )
+        .route("/admin/", get(console_list))
+        .route("/admin/{cui}", axum::routing::any(to_console))
+        .route("/admin/{cui}/", axum::routing::any(to_console))
+        .route("/admin/{cui}/{*rest}", axum::routing::any(to_console))
+        .with_state(table)
+}
+
+/// `/admin/`: a page listing the institutions served here, each with a link to its console.
+async fn console_list(State(table): State<Arc<Table>>) -> Response {
+    let routing = table.current();
+    let list: Vec<(String, String)> = routing
+        .served
+        .iter()
+        .map(|s| {
+            // An institution without institutie_nume is listed by its CUI.
+            let name = if s.name.is_empty() { &s.cui } else { &s.name };
+            (name.clone(), format!("{}/", console_base(&s.cui)))
+        })
+        .collect();
+    crate::console::html_response(StatusCode::OK, crate::console::institutions_page(&list))
+}
+
+/// Hands `/admin/{CUI}/…` to that institution's console; 404 for a CUI not served here.
+async fn to_console(
+    State(table): State<Arc<Table>>,
+    axum::extract::Path(params): axum::extract::Path<Vec<(String, String)>>,
+    request: Request,
+) -> Response {
+    let routing = table.current();
+    let cui = params
+        .iter()
+        .find(|(k, _)| k == "cui")
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_default();
+    match routing.by_cui(cui) {
+        Some(served) => answer(served.console.clone(), request).await,
+        None => (StatusCode::NOT_FOUND, "not found\n").into_response(),
+    }
 }
 
 /// Hands a request to the institution whose path it names; 404 for any other path.
@@ -392,7 +461,7 @@ impl Reload {
             match Part::build(config).await {
                 Ok(mut part) => {
                     part.start();
-                    next.add(config, part.state.clone());
+                    next.add(config, &part);
                     self.parts.lock().await.push(part);
                     tracing::info!(institutie = %cui, soap_path = %config.soap_path, "SIGHUP: institution added");
                 }
