@@ -322,11 +322,14 @@ pub async fn finish_pending(store: &Store, name: &str, advance: bool) -> Result<
     Ok(done.rows_affected() == 1)
 }
 
+/// What a person did, for the console's activity page: written on its own (`audit`) or
+/// inside the transaction of what was done (handling an exception).
+const AUDIT_INSERT: &str =
+    "INSERT INTO admin_audit (at, actor, action, detail) VALUES ($1, $2, $3, $4)";
+
 /// Records what a person did.
 pub async fn audit(store: &Store, actor: &str, action: &str, detail: &str) -> Result<()> {
-    let sql = store
-        .backend()
-        .sql("INSERT INTO admin_audit (at, actor, action, detail) VALUES ($1, $2, $3, $4)");
+    let sql = store.backend().sql(AUDIT_INSERT);
     sqlx::query(&sql)
         .bind(utc_now())
         .bind(actor)
@@ -474,7 +477,7 @@ pub async fn mark_handled(
         Err(sqlx::Error::Database(e)) if e.is_unique_violation() => return Ok(false),
         Err(e) => return Err(e.into()),
     }
-    let sql = b.sql("INSERT INTO admin_audit (at, actor, action, detail) VALUES ($1, $2, $3, $4)");
+    let sql = b.sql(AUDIT_INSERT);
     sqlx::query(&sql)
         .bind(utc_now())
         .bind(who)
