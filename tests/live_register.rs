@@ -190,8 +190,15 @@ type Payment<'a> = (&'a str, &'a str, &'a [(&'a str, &'a str)]);
 const EVERYONE: &[&str] = &[POPESCU, IONESCU, FIRMA, "RO31245671", POPA, NECUNOSCUT];
 
 /// Waits (without a time limit of its own: the test harness has one) until `f` holds.
+/// Waits for `f` to hold; a condition that never comes fails the test after 60 s rather
+/// than hanging it.
 async fn until<F: std::future::Future<Output = bool>>(mut f: impl FnMut() -> F) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while !f().await {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the awaited condition did not come within 60 s"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -292,11 +299,13 @@ async fn the_outbox_writes_each_item_once_through_an_outage_of_the_tax_systems_d
     );
     // Refused while the table is gone, and counted, and shown as backlog.
     until(|| async { live.scalar("SELECT MAX(attempts) FROM live_outbox").await >= 2 }).await;
-    let (_, metrics) = live.get("/metrics").await;
-    assert!(
-        metrics.contains("ghiseul_register_outbox_backlog 3"),
-        "{metrics}"
-    );
+    // The gauge is set after each pass, just after that pass's attempts are written: wait
+    // for the pass that has seen all three items rather than read it once.
+    until(|| async {
+        let (_, metrics) = live.get("/metrics").await;
+        metrics.contains("ghiseul_register_outbox_backlog 3")
+    })
+    .await;
     tax.run("ALTER TABLE incasari_ghiseul_x RENAME TO incasari_ghiseul")
         .await;
     until(|| async {
