@@ -40,10 +40,10 @@ fn bin() -> Command {
 
 /// The keys of `FileConfig`, read from the source so that a new option is seen at once.
 fn file_config_keys() -> Vec<String> {
-    let src = read("src/config.rs");
+    let src = read("src/config/mod.rs");
     let start = src
         .find("pub struct FileConfig {")
-        .expect("FileConfig in src/config.rs");
+        .expect("FileConfig in src/config/mod.rs");
     let body = &src[start..];
     let body = &body[..body.find("\n}").expect("end of FileConfig")];
     let keys: Vec<String> = body
@@ -63,7 +63,12 @@ fn file_config_keys() -> Vec<String> {
 /// Every `"GHISEUL_…"` literal in the sources that read the environment.
 fn environment_variables() -> Vec<String> {
     let mut names = Vec::new();
-    for file in ["src/config.rs", "src/cli.rs"] {
+    for file in [
+        "src/config/mod.rs",
+        "src/cli.rs",
+        "src/live/mod.rs",
+        "src/transfer/settings.rs",
+    ] {
         let src = read(file);
         for (at, _) in src.match_indices("\"GHISEUL_") {
             let rest = &src[at + 1..];
@@ -217,13 +222,13 @@ fn example_configuration_has_no_real_secret() {
     assert!(has_setting_line(&example, "hmac_key_file"));
 }
 
-/// The drain after SIGTERM, read from src/startup.rs.
+/// The drain after SIGTERM, read from src/startup/mod.rs.
 fn drain_secs() -> u64 {
-    let src = read("src/startup.rs");
+    let src = read("src/startup/mod.rs");
     let line = src
         .lines()
         .find(|l| l.contains("const DRAIN: Duration"))
-        .expect("DRAIN in src/startup.rs");
+        .expect("DRAIN in src/startup/mod.rs");
     let n = line.split("from_secs(").nth(1).expect("from_secs(N)");
     n[..n.find(')').unwrap()].parse().unwrap()
 }

@@ -33,11 +33,13 @@ use std::time::{Duration, Instant};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::AnyPool;
 
-use crate::config::{ConfigError, Env};
+use crate::config::reading::{ConfigError, Env};
 use crate::rules::allocation::{allocate, Outstanding};
 use crate::rules::money::Bani;
 use crate::rules::order::tax_type_rank;
 use crate::store::{self, Backend, DueRow, Store};
+// What the tax system says, as our storage keeps it (defined there: storage is below).
+pub use crate::store::live::{Person, Recorded, TaxType};
 use query::{Columns, Query, ShapeError};
 
 /// How long the tax types read from the tax system are used before being read again:
@@ -253,24 +255,6 @@ impl Settings {
     }
 }
 
-/// A person as the tax system has them.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Person {
-    pub cui: String,
-    pub nume: String,
-    pub adresa: String,
-}
-
-/// A tax type as the tax system has it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct TaxType {
-    pub id_tip_suma: i64,
-    pub nume: String,
-    pub prioritate: i64,
-    pub iban: String,
-    pub detalii_header: Option<String>,
-}
-
 /// One debt row as the tax system has it (its balance).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Debt {
@@ -282,16 +266,6 @@ pub struct Debt {
     pub penalitati: Bani,
     /// `YYYY-MM-DD`, which sorts as text.
     pub scadenta: String,
-}
-
-/// One item of a payment recorded here, as far as the statement cares.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Recorded {
-    pub order_no: i64,
-    pub id_tip_suma: i64,
-    pub valoare: Bani,
-    /// The outbox wrote it into the tax system.
-    pub delivered: bool,
 }
 
 /// The tax types by code, shared between statements while cached.

@@ -5,13 +5,40 @@
 use sqlx::Row;
 
 use super::{opt_text, text, Result, Store};
-use crate::live::{Person, Recorded, TaxType};
 use crate::rules::money::Bani;
 
 /// What the payment's transaction adds to the outbox, when one is configured: every item
 /// of the new payment (`$1`), to be delivered. Run by store/payment.rs.
 pub const ENQUEUE: &str = "INSERT INTO live_outbox (item_id, payment_id) \
     SELECT id, payment_id FROM payment_items WHERE payment_id = $1";
+
+/// A person as the tax system has them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Person {
+    pub cui: String,
+    pub nume: String,
+    pub adresa: String,
+}
+
+/// A tax type as the tax system has it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TaxType {
+    pub id_tip_suma: i64,
+    pub nume: String,
+    pub prioritate: i64,
+    pub iban: String,
+    pub detalii_header: Option<String>,
+}
+
+/// One item of a payment recorded here, as far as the statement cares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Recorded {
+    pub order_no: i64,
+    pub id_tip_suma: i64,
+    pub valoare: Bani,
+    /// The outbox wrote it into the tax system.
+    pub delivered: bool,
+}
 
 /// One payment item still to be written into the tax system.
 #[derive(Clone, Debug, PartialEq, Eq)]

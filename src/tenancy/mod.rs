@@ -1,5 +1,6 @@
-//! Several institutions on one server (issue 16): the `[[institutie]]` sections of the
-//! configuration file, and which institution a command works on.
+//! Several institutions on one server (issue 16): the institutions that the
+//! `[[institutie]]` sections of the configuration file describe (read by
+//! `config::parse_file`), resolved and checked, and which institution a command works on.
 //!
 //! Isolation is by construction: every institution has its own database (`database_url`),
 //! so its register, payments, journal, audit, imports, exports and `sync` state cannot
@@ -9,75 +10,11 @@
 
 pub mod server;
 
-use std::path::Path;
-
 use crate::config::{Config, ConfigError, Env, FileConfig};
 
 /// The path of the Annex 4 endpoint (`InformatiiPlataZF` with `cuiInstitutie`), served
 /// when the file has `[[institutie]]` sections.
 pub const ZF_PATH: &str = "/zf";
-
-/// Keys that belong to the whole server, not to one institution: one listener, one TLS
-/// certificate, one log. A section that sets one is refused rather than silently ignored.
-pub const SERVER_WIDE: &[&str] = &[
-    "listen",
-    "admin_listen",
-    "tls_cert",
-    "tls_key",
-    "trusted_proxies",
-    "log_format",
-    "read_timeout_secs",
-];
-
-/// Reads the configuration file's text: the top level into a `FileConfig`, and each
-/// `[[institutie]]` section into one of its own, made of the top level with the section's
-/// keys over it (so every key of `FileConfig`, present or future, works per institution).
-pub fn parse_file(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
-    let parse = |source| ConfigError::Parse {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut table: toml::Table = toml::from_str(text).map_err(parse)?;
-    let sections = table.remove("institutie");
-    let mut top: FileConfig = toml::Value::Table(table.clone())
-        .try_into()
-        .map_err(parse)?;
-    let Some(sections) = sections else {
-        return Ok(top);
-    };
-    let where_ = path.display();
-    let toml::Value::Array(sections) = sections else {
-        return Err(ConfigError::Institutions(format!(
-            "{where_}: `institutie` must be a list of sections, each starting with [[institutie]]"
-        )));
-    };
-    for (i, section) in sections.into_iter().enumerate() {
-        let n = i + 1;
-        let toml::Value::Table(section) = section else {
-            return Err(ConfigError::Institutions(format!(
-                "{where_}: institution {n}: write each institution as a section starting with [[institutie]]"
-            )));
-        };
-        if let Some(key) = section.keys().find(|k| SERVER_WIDE.contains(&k.as_str())) {
-            return Err(ConfigError::Institutions(format!(
-                "{where_}: institution {n}: `{key}` is a setting of the whole server; \
-                 set it once at the top of the file, before the first [[institutie]]"
-            )));
-        }
-        let mut merged = table.clone();
-        merged.extend(section);
-        let institution: FileConfig = toml::Value::Table(merged)
-            .try_into()
-            .map_err(|e| ConfigError::Institutions(format!("{where_}: institution {n}: {e}")))?;
-        top.institutions.push(institution);
-    }
-    if top.institutions.is_empty() {
-        return Err(ConfigError::Institutions(format!(
-            "{where_}: `institutie` is empty; describe each institution in a [[institutie]] section"
-        )));
-    }
-    Ok(top)
-}
 
 /// The server's own settings (listen, TLS, the Annex 4 endpoint's guards) and each
 /// institution's full configuration. The environment applies as everywhere (over the file,
@@ -217,7 +154,7 @@ mod tests {
     use super::*;
 
     fn parse(text: &str) -> Result<FileConfig, ConfigError> {
-        parse_file(text, Path::new("ghiseul.toml"))
+        crate::config::parse_file(text, std::path::Path::new("ghiseul.toml"))
     }
 
     const TWO: &str = r#"

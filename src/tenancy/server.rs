@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::fault::{Fault, FaultCode};
 use crate::http::{self, AppState, Guard, ResponseNamespace};
 use crate::protocol::{annex4, envelope, Limits, SoapVersion};
-use crate::startup::{Part, Parts};
+use crate::startup::part::{Part, Parts};
 
 /// One institution as the server answers it.
 #[derive(Clone)]

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::config::{ConfigError, Env};
+use crate::config::reading::{ConfigError, Env};
 
 pub const DEFAULT_RETRIES: u32 = 3;
 pub const DEFAULT_RETRY_DELAY_MS: u64 = 2000;

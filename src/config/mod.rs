@@ -3,6 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+pub mod reading;
+
+pub use reading::{process_env, ConfigError, Env};
+
 use ipnet::IpNet;
 use serde::Deserialize;
 
@@ -157,53 +161,6 @@ impl std::fmt::Debug for Config {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    #[error("cannot read the configuration file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("the configuration file {path} is not valid TOML or has an unknown key: {source}")]
-    Parse {
-        path: PathBuf,
-        source: toml::de::Error,
-    },
-    #[error(
-        "no HMAC key is configured. Set the key shared with ghiseul.ro in the environment \
-         (export GHISEUL_HMAC_KEY='...'), in a file named by GHISEUL_HMAC_KEY_FILE / hmac_key_file, \
-         or as hmac_key = \"...\" in ghiseul.toml; to try the server without one, run \
-         `ghiseul-connector serve --demo`"
-    )]
-    MissingKey,
-    #[error("cannot read the key file {path}: {source}")]
-    KeyFile {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-    #[error(
-        "the key file {path} is empty: put in it the key shared with ghiseul.ro (one line), \
-         or point hmac_key_file / GHISEUL_HMAC_KEY_FILE at the file that holds it"
-    )]
-    EmptyKeyFile { path: PathBuf },
-    /// A problem of the `[[institutie]]` sections (see `crate::tenancy`).
-    #[error("{0}")]
-    Institutions(String),
-    #[error("{name} must be {what}, not `{value}`")]
-    Invalid {
-        name: &'static str,
-        what: &'static str,
-        value: String,
-    },
-}
-
-/// A source of environment variables (the process's, or a map in tests).
-pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
-
-pub fn process_env(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
-}
-
 impl FileConfig {
     /// Reads `path` if given (it must exist), else `ghiseul.toml` if it exists, else nothing.
     pub fn load(path: Option<&Path>) -> Result<FileConfig, ConfigError> {
@@ -216,7 +173,7 @@ impl FileConfig {
             path: path.clone(),
             source,
         })?;
-        crate::tenancy::parse_file(&text, &path)
+        parse_file(&text, &path)
     }
 }
 
@@ -723,16 +680,92 @@ fn networks(
         .collect()
 }
 
+/// Keys that belong to the whole server, not to one institution: one listener, one TLS
+/// certificate, one log. A section that sets one is refused rather than silently ignored.
+pub const SERVER_WIDE: &[&str] = &[
+    "listen",
+    "admin_listen",
+    "tls_cert",
+    "tls_key",
+    "trusted_proxies",
+    "log_format",
+    "read_timeout_secs",
+];
+
+/// Reads the configuration file's text: the top level into a `FileConfig`, and each
+/// `[[institutie]]` section into one of its own, made of the top level with the section's
+/// keys over it (so every key of `FileConfig`, present or future, works per institution).
+pub fn parse_file(text: &str, path: &Path) -> Result<FileConfig, ConfigError> {
+    let parse = |source| ConfigError::Parse {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut table: toml::Table = toml::from_str(text).map_err(parse)?;
+    let sections = table.remove("institutie");
+    let mut top: FileConfig = toml::Value::Table(table.clone())
+        .try_into()
+        .map_err(parse)?;
+    let Some(sections) = sections else {
+        return Ok(top);
+    };
+    let where_ = path.display();
+    let toml::Value::Array(sections) = sections else {
+        return Err(ConfigError::Institutions(format!(
+            "{where_}: `institutie` must be a list of sections, each starting with [[institutie]]"
+        )));
+    };
+    for (i, section) in sections.into_iter().enumerate() {
+        let n = i + 1;
+        let toml::Value::Table(section) = section else {
+            return Err(ConfigError::Institutions(format!(
+                "{where_}: institution {n}: write each institution as a section starting with [[institutie]]"
+            )));
+        };
+        if let Some(key) = section.keys().find(|k| SERVER_WIDE.contains(&k.as_str())) {
+            return Err(ConfigError::Institutions(format!(
+                "{where_}: institution {n}: `{key}` is a setting of the whole server; \
+                 set it once at the top of the file, before the first [[institutie]]"
+            )));
+        }
+        let mut merged = table.clone();
+        merged.extend(section);
+        let institution: FileConfig = toml::Value::Table(merged)
+            .try_into()
+            .map_err(|e| ConfigError::Institutions(format!("{where_}: institution {n}: {e}")))?;
+        top.institutions.push(institution);
+    }
+    if top.institutions.is_empty() {
+        return Err(ConfigError::Institutions(format!(
+            "{where_}: `institutie` is empty; describe each institution in a [[institutie]] section"
+        )));
+    }
+    Ok(top)
+}
+
 #[cfg(test)]
 mod tests {
     /// Every variable this file reads is one `unknown_environment` knows, so that setting
     /// it is never reported as a typo.
     #[test]
     fn every_variable_read_is_a_known_one() {
-        let source = include_str!("config.rs");
+        // Every file that reads settings from the environment.
+        let source = [
+            include_str!("mod.rs"),
+            include_str!("../transfer/settings.rs"),
+            include_str!("../tenancy/mod.rs"),
+            include_str!("../live/mod.rs"),
+        ]
+        .concat();
         let mut read = 0;
-        for part in source.split("env(\"GHISEUL_").skip(1) {
-            let name = format!("GHISEUL_{}", part.split('"').next().unwrap());
+        // `env("GHISEUL_…")` here and in the others, `get("GHISEUL_…", …)` in live/.
+        for part in source.split("(\"GHISEUL_").skip(1) {
+            let end = part
+                .find(|c: char| !(c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_'))
+                .unwrap_or(part.len());
+            if end == 0 {
+                continue; // this test's own text
+            }
+            let name = format!("GHISEUL_{}", &part[..end]);
             assert!(
                 ENVIRONMENT.contains(&name.as_str()),
                 "{name} is read but not in ENVIRONMENT"
