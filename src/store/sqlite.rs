@@ -44,8 +44,11 @@ const QUEUE: usize = 1024;
 const IDLE_READERS: usize = 8;
 
 /// Page cache of each connection, in KiB: the inner B-tree pages of a city's register,
-/// while the server stays well under its memory target (issue 5: 64 MiB).
-const READER_CACHE_KIB: i64 = 8 * 1024;
+/// while the server stays under its memory target (64 MiB). Since audit rows are committed
+/// rarely (audit.rs) the caches are no longer emptied 60 times a second and really fill:
+/// at 8 MiB the 1M benchmark peaked at 68–69 MiB, at 4 MiB at 47–52 MiB for about 10% more
+/// CPU per statement (docs/performance.md, issue 15).
+const READER_CACHE_KIB: i64 = 4 * 1024;
 
 /// The SQLite side of a `Store`. Cheap to clone.
 #[derive(Clone, Debug)]
