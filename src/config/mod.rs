@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 pub mod reading;
 
+use reading::number;
 pub use reading::{process_env, ConfigError, Env};
 
 use ipnet::IpNet;
@@ -632,22 +633,6 @@ fn secret(
         return Err(ConfigError::EmptyKeyFile { path });
     }
     Ok(Some(key.to_string()))
-}
-
-fn number<T: std::str::FromStr>(
-    env: Env<'_>,
-    name: &'static str,
-    file: Option<T>,
-    default: T,
-) -> Result<T, ConfigError> {
-    match env(name) {
-        Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
-            name,
-            what: "a whole number",
-            value: v,
-        }),
-        None => Ok(file.unwrap_or(default)),
-    }
 }
 
 /// CIDR lists: `10.0.0.0/8`, a single address (`192.0.2.7`), comma-separated in the

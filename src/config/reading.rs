@@ -51,3 +51,21 @@ pub type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
 pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
 }
+
+/// A whole-number setting: the environment variable `name` over the file's value over
+/// `default`; a variable that is not a number is an error naming it.
+pub fn number<T: std::str::FromStr>(
+    env: Env<'_>,
+    name: &'static str,
+    file: Option<T>,
+    default: T,
+) -> Result<T, ConfigError> {
+    match env(name) {
+        Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
+            name,
+            what: "a whole number",
+            value: v,
+        }),
+        None => Ok(file.unwrap_or(default)),
+    }
+}

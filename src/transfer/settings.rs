@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use crate::config::reading::{ConfigError, Env};
+use crate::config::reading::{number, ConfigError, Env};
 
 pub const DEFAULT_RETRIES: u32 = 3;
 pub const DEFAULT_RETRY_DELAY_MS: u64 = 2000;
@@ -68,22 +68,6 @@ impl std::fmt::Debug for TransferSettings {
             .field("retry_delay_ms", &self.retry_delay_ms)
             .field("timeout_secs", &self.timeout_secs)
             .finish()
-    }
-}
-
-fn number<T: std::str::FromStr>(
-    env: Env<'_>,
-    name: &'static str,
-    file: Option<T>,
-    default: T,
-) -> Result<T, ConfigError> {
-    match env(name) {
-        Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
-            name,
-            what: "a whole number",
-            value: v,
-        }),
-        None => Ok(file.unwrap_or(default)),
     }
 }
 
