@@ -63,6 +63,32 @@ pub struct Allocation {
     pub credit: Bani,
 }
 
+impl Allocation {
+    /// What each debt row is lowered by, per component (debit, rămășiță, majorări,
+    /// penalități), debts in the order of their first line: one write per row instead of
+    /// one per line.
+    pub fn per_debt(&self) -> Vec<(i64, [Bani; 4])> {
+        let mut out: Vec<(i64, [Bani; 4])> = Vec::new();
+        for line in &self.lines {
+            let i = match out.iter().position(|(id, _)| *id == line.debt_id) {
+                Some(i) => i,
+                None => {
+                    out.push((line.debt_id, [Bani(0); 4]));
+                    out.len() - 1
+                }
+            };
+            let slot = match line.component {
+                Component::Debit => 0,
+                Component::Ramasita => 1,
+                Component::Majorari => 2,
+                Component::Penalitati => 3,
+            };
+            out[i].1[slot] = out[i].1[slot] + line.amount;
+        }
+        out
+    }
+}
+
 /// Spreads `amount` over `debts`, which must be ordered oldest first (due date, then row).
 ///
 /// Rămășița (arrears carried over from earlier years) is older than any current-year debit,
@@ -159,6 +185,20 @@ mod tests {
                 line(1, Component::Majorari, 30),
                 line(1, Component::Penalitati, 20),
                 line(2, Component::Majorari, 10),
+            ]
+        );
+    }
+
+    #[test]
+    fn each_debt_row_is_lowered_once_by_the_sum_of_its_lines() {
+        let debts = [debt(1, 500, 200, 30, 0), debt(2, 700, 100, 0, 0)];
+        let a = allocate(Bani(1530), &debts);
+        assert_eq!(a.lines.len(), 5);
+        assert_eq!(
+            a.per_debt(),
+            vec![
+                (1, [Bani(500), Bani(200), Bani(30), Bani(0)]),
+                (2, [Bani(700), Bani(100), Bani(0), Bani(0)]),
             ]
         );
     }

@@ -16,7 +16,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use sqlx::{Any, Row, Transaction};
 
 use super::{text, Backend, Error, Result, Store};
-use crate::rules::allocation::{allocate, Allocation, Component, Outstanding};
+use crate::rules::allocation::{allocate, Allocation, Outstanding};
 use crate::rules::money::Bani;
 
 /// A verified inregistrareIncasari request: journaled whatever it holds, recorded if its
@@ -355,10 +355,18 @@ impl Steps for Sqlite<'_> {
         id_tip_suma: i64,
         a: &Allocation,
     ) -> Result<()> {
-        for line in &a.lines {
+        for (debt_id, [debit, ramasita, majorari, penalitati]) in a.per_debt() {
             self.conn
-                .prepare_cached(lower_debt_sql(line.component))?
-                .execute(params![line.amount.0, line.debt_id])?;
+                .prepare_cached(queries::LOWER_DEBT)?
+                .execute(params![
+                    debit.0,
+                    ramasita.0,
+                    majorari.0,
+                    penalitati.0,
+                    debt_id
+                ])?;
+        }
+        for line in &a.lines {
             self.conn
                 .prepare_cached(queries::ALLOCATION)?
                 .execute(params![
@@ -561,13 +569,17 @@ impl Steps for Pooled {
                 .apply_in_one_statement(payment_id, cui, id_tip_suma, a)
                 .await;
         }
-        for line in &a.lines {
-            let update = lower_debt_sql(line.component);
-            sqlx::query(&b.sql(update))
-                .bind(line.amount.0)
-                .bind(line.debt_id)
+        for (debt_id, [debit, ramasita, majorari, penalitati]) in a.per_debt() {
+            sqlx::query(&b.sql(queries::LOWER_DEBT))
+                .bind(debit.0)
+                .bind(ramasita.0)
+                .bind(majorari.0)
+                .bind(penalitati.0)
+                .bind(debt_id)
                 .execute(&mut *self.tx)
                 .await?;
+        }
+        for line in &a.lines {
             sqlx::query(&b.sql(queries::ALLOCATION))
                 .bind(payment_id)
                 .bind(line.debt_id)
@@ -644,20 +656,6 @@ impl Pooled {
     }
 }
 
-/// The statement that lowers what is still owed on one component of a debt row (`$2`) by
-/// an allocated amount (`$1`). SQLite reads `$1` and `$2` as its first and second
-/// parameters, so every backend uses the same text.
-fn lower_debt_sql(c: Component) -> &'static str {
-    match c {
-        Component::Debit => "UPDATE debts SET rest_debit = rest_debit - $1 WHERE id = $2",
-        Component::Ramasita => "UPDATE debts SET rest_ramasita = rest_ramasita - $1 WHERE id = $2",
-        Component::Majorari => "UPDATE debts SET rest_majorari = rest_majorari - $1 WHERE id = $2",
-        Component::Penalitati => {
-            "UPDATE debts SET rest_penalitati = rest_penalitati - $1 WHERE id = $2"
-        }
-    }
-}
-
 /// The texts of a payment's statements, for every backend: `Backend::sql` numbers them
 /// for MariaDB, and SQLite reads `$1`, `$2`, … as its first, second, … parameter.
 mod queries {
@@ -681,6 +679,11 @@ mod queries {
         WHERE cui = $1 AND id_tip_suma = $2 \
           AND rest_debit + rest_ramasita + rest_majorari + rest_penalitati > 0 \
         ORDER BY scadenta, id";
+    /// Lowers what is still owed on a debt row (`$5`) by the amounts allocated to its
+    /// debit, rămășiță, majorări and penalități (`$1`..`$4`): one write per row.
+    pub const LOWER_DEBT: &str = "UPDATE debts SET rest_debit = rest_debit - $1, \
+        rest_ramasita = rest_ramasita - $2, rest_majorari = rest_majorari - $3, \
+        rest_penalitati = rest_penalitati - $4 WHERE id = $5";
     pub const ALLOCATION: &str =
         "INSERT INTO allocations (payment_id, debt_id, component, amount) \
         VALUES ($1, $2, $3, $4)";
