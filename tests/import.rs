@@ -549,7 +549,7 @@ async fn a_large_first_load_leaves_every_index_in_place() {
     let s = import_csv(&app.store, Kind::Debts, &csv).await.unwrap();
     assert_eq!(s.counts.added, 12_001);
     assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('debts_by_taxpayer', 'debts_by_key')")
+        app.scalar("SELECT COUNT(*) FROM sqlite_master WHERE type = 'index' AND name IN ('debts_owed', 'debts_by_key')")
             .await,
         2
     );
