@@ -298,15 +298,15 @@ pub fn check_debt(r: &Row, tax_types: &HashSet<i64>) -> Result<Debt, String> {
             "descriere is longer than {MAX_NATURAL_DESCRIERE} characters: give the debt an id_debit"
         ));
     }
-    Ok(Debt {
-        cheie: debt_key(id_debit.as_deref(), id_tip_suma, &scadenta, descriere),
-        cui: cui.as_str().to_string(),
-        id_debit,
+    Ok(Debt::new(
+        cui.as_str(),
+        &debt_key(id_debit.as_deref(), id_tip_suma, &scadenta, descriere),
+        id_debit.as_deref(),
         id_tip_suma,
-        descriere: descriere.to_string(),
+        descriere,
         amounts,
-        scadenta,
-    })
+        &scadenta,
+    ))
 }
 
 fn cui(text: &str) -> Result<Cui, String> {

@@ -54,17 +54,80 @@ pub struct Person {
 }
 
 /// A debt as the file gives it.
+///
+/// Its five texts are kept one after the other in a single allocation: a first load holds
+/// millions of debts in memory at once, and five `String`s a debt were about 110 bytes of
+/// allocations and four more allocations (then frees) per row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Debt {
-    pub cui: String,
-    /// The debt's identity within its taxpayer (see `debt_key`).
-    pub cheie: String,
-    pub id_debit: Option<String>,
+    /// cui, cheie, id_debit (empty when absent), descriere, scadenta.
+    text: Box<str>,
+    /// Where cui, cheie, id_debit and descriere end in `text`.
+    ends: [u32; 4],
+    has_id_debit: bool,
     pub id_tip_suma: i64,
-    pub descriere: String,
     /// debit, ramasita, majorari, penalitati in bani: what the tax system says is owed.
     pub amounts: [i64; 4],
-    pub scadenta: String,
+}
+
+impl Debt {
+    /// `cheie` is the debt's identity within its taxpayer (see `debt_key`).
+    pub fn new(
+        cui: &str,
+        cheie: &str,
+        id_debit: Option<&str>,
+        id_tip_suma: i64,
+        descriere: &str,
+        amounts: [i64; 4],
+        scadenta: &str,
+    ) -> Debt {
+        let parts = [cui, cheie, id_debit.unwrap_or(""), descriere, scadenta];
+        let mut text = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+        let mut ends = [0u32; 4];
+        for (i, part) in parts.iter().enumerate() {
+            text.push_str(part);
+            if let Some(end) = ends.get_mut(i) {
+                // A row's texts come from one line of a file read into memory; 4 GiB of
+                // them is not a line this program can hold.
+                *end = u32::try_from(text.len()).expect("a debt's texts are under 4 GiB");
+            }
+        }
+        Debt {
+            text: text.into_boxed_str(),
+            ends,
+            has_id_debit: id_debit.is_some(),
+            id_tip_suma,
+            amounts,
+        }
+    }
+
+    fn part(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        let end = self.ends.get(i).map_or(self.text.len(), |&e| e as usize);
+        &self.text[start..end]
+    }
+
+    /// The stored form: 13 digits of a CNP/NIF, or the digits of a CIF without `RO`.
+    pub fn cui(&self) -> &str {
+        self.part(0)
+    }
+
+    /// The debt's identity within its taxpayer (see `debt_key`).
+    pub fn cheie(&self) -> &str {
+        self.part(1)
+    }
+
+    pub fn id_debit(&self) -> Option<&str> {
+        self.has_id_debit.then(|| self.part(2))
+    }
+
+    pub fn descriere(&self) -> &str {
+        self.part(3)
+    }
+
+    pub fn scadenta(&self) -> &str {
+        self.part(4)
+    }
 }
 
 /// The identity of a debt within its taxpayer: the tax system's own id when the file has
@@ -337,12 +400,12 @@ pub fn plan_debts(
 ) -> Result<DebtPlan, Vec<Refusal>> {
     let mut refused = Vec::new();
     for (line, d) in &file {
-        if !active.contains(&d.cui) {
+        if !active.contains(d.cui()) {
             refused.push(Refusal {
                 line: *line,
                 reason: format!(
                     "CUI {} is not in the register (import persons first)",
-                    d.cui
+                    d.cui()
                 ),
             });
         }
@@ -371,7 +434,7 @@ pub fn plan_debts(
     }
     // The debts of removed taxpayers are no longer part of the register (they were closed
     // or deleted with their taxpayer).
-    let mut stored = InKeyOrder::new(stored.into_iter().filter(|s| active.contains(&s.row.cui)));
+    let mut stored = InKeyOrder::new(stored.into_iter().filter(|s| active.contains(s.row.cui())));
     let mut plan = DebtPlan::default();
     // The new debts are collected into the file's own memory (Rust reuses a vector
     // consumed in order for what is collected from it): a first load of millions of debts
@@ -421,7 +484,7 @@ fn sort_by_identity(file: &mut [(u64, Debt)]) {
     let Some(mut keys) = file
         .iter()
         .enumerate()
-        .map(|(i, (_, d))| Some((packed_cui(&d.cui)?, i)))
+        .map(|(i, (_, d))| Some((packed_cui(d.cui())?, i)))
         .collect::<Option<Vec<(u64, usize)>>>()
     else {
         // A CUI that does not pack (not digits): the plain sort.
@@ -431,7 +494,7 @@ fn sort_by_identity(file: &mut [(u64, Debt)]) {
     keys.sort_unstable_by(|&(ka, a), &(kb, b)| {
         let (la, da) = &file[a];
         let (lb, db) = &file[b];
-        (ka, da.cheie.as_str(), la).cmp(&(kb, db.cheie.as_str(), lb))
+        (ka, da.cheie(), la).cmp(&(kb, db.cheie(), lb))
     });
     // `order[k]`: the row that belongs at place k. Each cycle of the permutation is
     // followed once; a place done is marked as its own.
@@ -506,7 +569,7 @@ impl<I: Iterator<Item = StoredDebt>> InKeyOrder<I> {
 
 /// A debt's identity in the register, in the order both sides of `plan_debts` are sorted.
 pub fn identity(d: &Debt) -> (&str, &str) {
-    (&d.cui, &d.cheie)
+    (d.cui(), d.cheie())
 }
 
 /// A debt named in a message: its taxpayer and identity.
@@ -515,12 +578,15 @@ struct DebtName<'a>(&'a Debt);
 impl std::fmt::Display for DebtName<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let d = self.0;
-        match &d.id_debit {
-            Some(id) => write!(f, "of CUI {} with id_debit {id}", d.cui),
+        match d.id_debit() {
+            Some(id) => write!(f, "of CUI {} with id_debit {id}", d.cui()),
             None => write!(
                 f,
                 "of CUI {} (id_tip_suma {}, scadenta {}, descriere `{}`)",
-                d.cui, d.id_tip_suma, d.scadenta, d.descriere
+                d.cui(),
+                d.id_tip_suma,
+                d.scadenta(),
+                d.descriere()
             ),
         }
     }
@@ -531,15 +597,15 @@ mod tests {
     use super::*;
 
     fn debt(cui: &str, desc: &str, debit: i64) -> Debt {
-        Debt {
-            cui: cui.into(),
-            cheie: debt_key(None, 1, "2025-03-31", desc),
-            id_debit: None,
-            id_tip_suma: 1,
-            descriere: desc.into(),
-            amounts: [debit, 0, 0, 0],
-            scadenta: "2025-03-31".into(),
-        }
+        Debt::new(
+            cui,
+            &debt_key(None, 1, "2025-03-31", desc),
+            None,
+            1,
+            desc,
+            [debit, 0, 0, 0],
+            "2025-03-31",
+        )
     }
 
     fn stored(id: i64, d: Debt, rest: [i64; 4], unbooked: Option<[i64; 4]>) -> StoredDebt {

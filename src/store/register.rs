@@ -187,11 +187,11 @@ fn debt_values<'a>(d: &'a Debt, rest: [i64; 4]) -> [Value<'a>; sql::DEBT_WIDTH] 
     let [a0, a1, a2, a3] = d.amounts;
     let [r0, r1, r2, r3] = rest;
     [
-        Value::Text(&d.cui),
-        Value::Text(&d.cheie),
-        Value::OptText(d.id_debit.as_deref()),
+        Value::Text(d.cui()),
+        Value::Text(d.cheie()),
+        Value::OptText(d.id_debit()),
         Value::Int(d.id_tip_suma),
-        Value::Text(&d.descriere),
+        Value::Text(d.descriere()),
         Value::Int(a0),
         Value::Int(a1),
         Value::Int(a2),
@@ -200,7 +200,7 @@ fn debt_values<'a>(d: &'a Debt, rest: [i64; 4]) -> [Value<'a>; sql::DEBT_WIDTH] 
         Value::Int(r1),
         Value::Int(r2),
         Value::Int(r3),
-        Value::Text(&d.scadenta),
+        Value::Text(d.scadenta()),
     ]
 }
 
@@ -521,15 +521,15 @@ impl RegisterTx for SqliteRegister {
                 let id: i64 = r.get(0)?;
                 Ok(StoredDebt {
                     id,
-                    row: Debt {
-                        cui: r.get(1)?,
-                        cheie: r.get(2)?,
-                        id_debit: r.get(3)?,
-                        id_tip_suma: r.get(4)?,
-                        descriere: r.get(5)?,
-                        amounts: [r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?],
-                        scadenta: r.get(14)?,
-                    },
+                    row: Debt::new(
+                        r.get_ref(1)?.as_str()?,
+                        r.get_ref(2)?.as_str()?,
+                        r.get_ref(3)?.as_str_or_null()?,
+                        r.get(4)?,
+                        r.get_ref(5)?.as_str()?,
+                        [r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?],
+                        r.get_ref(14)?.as_str()?,
+                    ),
                     rest: [r.get(10)?, r.get(11)?, r.get(12)?, r.get(13)?],
                     unbooked: paid.get(&id).copied(),
                 })
@@ -740,15 +740,15 @@ impl RegisterTx for PoolRegister {
                 let id: i64 = r.try_get(0)?;
                 Ok(StoredDebt {
                     id,
-                    row: Debt {
-                        cui: text(r, 1)?,
-                        cheie: text(r, 2)?,
-                        id_debit: opt_text(r, 3)?,
-                        id_tip_suma: r.try_get(4)?,
-                        descriere: text(r, 5)?,
-                        amounts: [r.try_get(6)?, r.try_get(7)?, r.try_get(8)?, r.try_get(9)?],
-                        scadenta: text(r, 14)?,
-                    },
+                    row: Debt::new(
+                        &text(r, 1)?,
+                        &text(r, 2)?,
+                        opt_text(r, 3)?.as_deref(),
+                        r.try_get(4)?,
+                        &text(r, 5)?,
+                        [r.try_get(6)?, r.try_get(7)?, r.try_get(8)?, r.try_get(9)?],
+                        &text(r, 14)?,
+                    ),
                     rest: [
                         r.try_get(10)?,
                         r.try_get(11)?,
