@@ -63,7 +63,7 @@ impl Part {
         let audit_writer = audit::spawn_writer(
             store.clone(),
             audit_queue,
-            audit::WriterSettings::default(),
+            audit::WriterSettings::for_store(&store),
             metrics.audit_dropped().clone(),
         );
         let mut service = Service::new(store.clone(), signer);
