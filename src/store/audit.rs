@@ -16,7 +16,7 @@ use sqlx::Row as _;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::{text, Result, Store};
+use super::{text, Backend, Result, Store};
 
 /// The format of `audit_log.at`: UTC with milliseconds, so that text order is time order
 /// on every backend.
@@ -130,13 +130,12 @@ impl WriterSettings {
     /// its 64 MiB target: 67–74 MiB at peak under statements, 57 MiB when the allocator
     /// returned freed memory at once (issue 15). 200 rows / 200 ms there.
     pub fn for_store(store: &Store) -> WriterSettings {
-        if store.native().is_some() {
-            WriterSettings::default()
-        } else {
-            WriterSettings {
+        match store.backend() {
+            Backend::Sqlite => WriterSettings::default(),
+            Backend::Postgres | Backend::Mysql => WriterSettings {
                 batch: 200,
                 linger: Duration::from_millis(200),
-            }
+            },
         }
     }
 }
